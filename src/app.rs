@@ -1,0 +1,125 @@
+//! The server as a value: shared state, the router, and a `serve` that takes an
+//! already-bound listener so that tests run on port 0 without waiting.
+
+use std::{convert::Infallible, future::Future, net::SocketAddr, ops::Deref, sync::Arc, time::Duration};
+
+use axum::{
+    Router,
+    extract::{ConnectInfo, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    server::graceful::GracefulShutdown,
+    service::TowerToHyperService,
+};
+use tokio::{net::TcpListener, sync::Semaphore};
+use tower::ServiceExt;
+use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::{
+    auth::Authenticator,
+    calls::Registry,
+    http::{dispatch, envelope::render_error, error::ApiError},
+    settings::Settings,
+    store::Db,
+};
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub settings: Settings,
+    pub db: Db,
+    pub auth: Authenticator,
+    pub calls: Registry,
+    /// Calls served at once; a call that finds none free is refused, not queued.
+    pub in_flight: Arc<Semaphore>,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(settings: Settings, db: Db) -> Self {
+        let auth = Authenticator::new(&settings.auth);
+        let in_flight = Arc::new(Semaphore::new(settings.limits.max_in_flight));
+        Self(Arc::new(Inner { settings, db, auth, calls: Registry::new(), in_flight }))
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let mode = state.settings.http_status;
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .fallback(dispatch::api)
+        // A bug must still answer with the envelope, not hyper's empty reply.
+        .layer(CatchPanicLayer::custom(move |_: Box<dyn std::any::Any + Send>| {
+            render_error(&ApiError::internal("a request handler panicked"), mode)
+        }))
+        .with_state(state)
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match tokio::time::timeout(Duration::from_secs(2), state.db.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response(),
+    }
+}
+
+/// Serves until `shutdown` resolves, then stops accepting and lets the calls
+/// in flight finish for at most the grace period.
+pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+    let limits = state.settings.limits.clone();
+    let app = router(state);
+    let graceful = GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    // Without a header-read timeout a client trickling bytes holds its connection forever.
+    http.timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(limits.header_read_timeout_secs));
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Out of file descriptors and the like: back off rather than spin.
+                    tracing::warn!(%err, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let app = app.clone();
+        let service = TowerToHyperService::new(tower::service_fn(move |mut request: axum::extract::Request<_>| {
+            request.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+            let app = app.clone();
+            async move {
+                let response = app.oneshot(request.map(axum::body::Body::new)).await;
+                Ok::<_, Infallible>(response.unwrap_or_else(|never| match never {}))
+            }
+        }));
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(%err, "connection closed with an error");
+            }
+        });
+    }
+    drop(listener);
+    tracing::info!("shutting down: no longer accepting; finishing calls in flight");
+    tokio::select! {
+        () = graceful.shutdown() => tracing::info!("all calls finished"),
+        () = tokio::time::sleep(Duration::from_secs(limits.shutdown_grace_secs)) => {
+            tracing::warn!("grace period over; closing the remaining connections");
+        }
+    }
+    Ok(())
+}

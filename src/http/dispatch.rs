@@ -1,0 +1,205 @@
+//! The one path every API request takes, in the order of checks of the
+//! contract: routing (404, 405), load (503), size (413), parameters as bytes
+//! (400), credentials (401), role privilege (402); then the call's handler does
+//! the rest. One log line per request, which never holds a parameter value.
+
+use std::{
+    net::{IpAddr, SocketAddr},
+    time::{Duration, Instant},
+};
+
+use axum::{
+    body::Body,
+    extract::{ConnectInfo, Request, State},
+    http::{HeaderMap, Method, header, request::Parts},
+    response::Response,
+};
+use base64::Engine;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+
+use crate::{
+    app::AppState,
+    auth::{Caller, Credentials},
+    calls::{Access, CallResult, CallSpec, Ctx},
+    http::{
+        envelope::{EnvelopeCode, render},
+        error::ApiError,
+        params::{BodyKind, Params, ParamsBuilder},
+    },
+};
+
+const API_PREFIX: &str = "/api/json/";
+
+/// The handler behind `/api/json/...` (and, as the router's fallback, every unknown path).
+pub async fn api(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
+    let started = Instant::now();
+    let client = client_address(peer.ip(), request.headers(), &state.settings.trusted_proxies);
+    let spec = request
+        .uri()
+        .path()
+        .strip_prefix(API_PREFIX)
+        .map(|call| call.strip_suffix('/').unwrap_or(call))
+        .and_then(|call| state.calls.get(call));
+    let (outcome, caller) = match spec {
+        Some(spec) => run(&state, spec, client, request).await,
+        None => (Err(ApiError::UnknownCall), None),
+    };
+    let response = render(outcome, state.settings.http_status);
+    let code = response.extensions().get::<EnvelopeCode>().map_or(0, |c| c.0);
+    tracing::info!(
+        target: "switchyard::request",
+        call = spec.map_or("(unknown)", |s| s.name),
+        person = caller.as_ref().map_or("-", |c| c.username.as_str()),
+        client = %client,
+        code,
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "call"
+    );
+    response
+}
+
+async fn run(
+    state: &AppState,
+    spec: &'static CallSpec,
+    client: IpAddr,
+    request: Request,
+) -> (CallResult, Option<Caller>) {
+    if request.method() != Method::GET && request.method() != Method::POST {
+        return (Err(ApiError::MethodNotAllowed), None);
+    }
+    let Ok(_permit) = state.in_flight.clone().try_acquire_owned() else {
+        return (Err(ApiError::Overloaded), None);
+    };
+    let (parts, body) = request.into_parts();
+    let params = match read_params(state, &parts, body).await {
+        Ok(params) => params,
+        Err(err) => return (Err(err), None),
+    };
+    let caller = match spec.access {
+        Access::Public => None,
+        Access::Requires { any_of, writes } => {
+            let credentials = credentials(&params, &parts.headers);
+            let caller = match state.auth.authenticate(&state.db, credentials, client).await {
+                Ok(caller) => caller,
+                Err(err) => return (Err(err), None),
+            };
+            if !caller.privileges.admits(any_of, writes) {
+                return (Err(ApiError::RoleForbids), Some(caller));
+            }
+            Some(caller)
+        }
+    };
+    let ctx = Ctx { state: state.clone(), params, caller: caller.clone(), spec };
+    // The handler runs in its own task so that a client hanging up cannot stop
+    // it half-way; its transaction commits or rolls back whole either way.
+    let mut task = tokio::spawn((spec.handler)(ctx));
+    let timeout = Duration::from_secs(state.settings.limits.call_timeout_secs);
+    let outcome = match tokio::time::timeout(timeout, &mut task).await {
+        Ok(Ok(outcome)) => outcome,
+        Ok(Err(join)) => Err(ApiError::internal(format_args!("call {} failed: {join}", spec.name))),
+        Err(_) => {
+            task.abort();
+            Err(ApiError::Unavailable(format!("call {} timed out", spec.name)))
+        }
+    };
+    (outcome, caller)
+}
+
+/// Query string, then (for POST) the body: urlencoded, multipart or flat JSON.
+async fn read_params(state: &AppState, parts: &Parts, body: Body) -> Result<Params, ApiError> {
+    let settings = &state.settings;
+    let mut builder = ParamsBuilder::default();
+    if let Some(query) = parts.uri.query() {
+        builder.add_urlencoded(query.as_bytes());
+    }
+    if parts.method == Method::POST {
+        let declared = parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if declared.is_some_and(|len| len > settings.max_body_bytes as u64) {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        let read = Limited::new(body, settings.max_body_bytes).collect();
+        let bytes = match tokio::time::timeout(Duration::from_secs(settings.limits.body_read_timeout_secs), read).await
+        {
+            Ok(Ok(collected)) => collected.to_bytes(),
+            Ok(Err(err)) if err.is::<LengthLimitError>() => return Err(ApiError::PayloadTooLarge),
+            Ok(Err(_)) | Err(_) => return Err(ApiError::invalid("", "The request body could not be read.")),
+        };
+        if !bytes.is_empty() {
+            let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+            match BodyKind::from_content_type(content_type) {
+                BodyKind::UrlEncoded => builder.add_urlencoded(&bytes),
+                BodyKind::Json => builder.add_json(&bytes),
+                BodyKind::Multipart(boundary) => builder.add_multipart(bytes, boundary).await,
+                BodyKind::Unsupported => builder.reject_body("The request body's content type is not supported."),
+            }
+        }
+    }
+    builder.finish().map_err(ApiError::Invalid)
+}
+
+/// `auth_username`/`auth_password` parameters, else HTTP Basic. Parameters win
+/// when both are present.
+fn credentials(params: &Params, headers: &HeaderMap) -> Option<crate::auth::Credentials> {
+    let (username, password) = (params.get("auth_username"), params.get("auth_password"));
+    if username.is_some() || password.is_some() {
+        return Some(Credentials {
+            username: username.unwrap_or_default().to_string(),
+            password: password.unwrap_or_default().to_string(),
+        });
+    }
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (username, password) = decoded.split_once(':')?;
+    Some(Credentials { username: username.to_string(), password: password.to_string() })
+}
+
+/// The peer's address, unless the peer is a trusted proxy: then the last
+/// address of `X-Forwarded-For` that is not itself a trusted proxy.
+pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse::<IpAddr>().ok())
+        .collect::<Vec<_>>();
+    forwarded.into_iter().rev().find(|a| !trusted.contains(a)).unwrap_or(peer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_only_from_trusted_proxies() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", "203.0.113.9, 198.51.100.7, 10.0.0.1".parse().unwrap());
+        assert_eq!(client_address(proxy, &headers, &[]), proxy);
+        assert_eq!(client_address(proxy, &headers, &[proxy]), "198.51.100.7".parse::<IpAddr>().unwrap());
+        assert_eq!(client_address(proxy, &HeaderMap::new(), &[proxy]), proxy);
+    }
+
+    #[test]
+    fn parameters_win_over_basic() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, "Basic YWRtaW46c2VjcmV0".parse().unwrap());
+        let basic = credentials(&Params::default(), &headers).unwrap();
+        assert_eq!((basic.username.as_str(), basic.password.as_str()), ("admin", "secret"));
+        let params = Params::from_pairs([("auth_username", "bob"), ("auth_password", "pw")]);
+        assert_eq!(credentials(&params, &headers).unwrap().username, "bob");
+        assert!(credentials(&Params::default(), &HeaderMap::new()).is_none());
+    }
+}

@@ -1,0 +1,96 @@
+//! The one error type every call returns. Each variant is an envelope code; the
+//! internal causes of 500s are logged here and never reach the client.
+
+use crate::store::StoreError;
+
+/// One bad parameter: the `key` and `message` of a 400 envelope entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub key: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(key: &str, message: &str) -> Self {
+        Self { key: key.to_string(), message: message.to_string() }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("unknown call")]
+    UnknownCall,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    /// `retry_after` is set when the attempt was throttled rather than checked.
+    #[error("authentication failed")]
+    Unauthorized { retry_after: Option<u64> },
+    #[error("role does not allow this")]
+    RoleForbids,
+    #[error("rate plan does not allow this")]
+    PlanForbids,
+    #[error("not found")]
+    NotFound,
+    #[error("too many calls in flight")]
+    Overloaded,
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A 400 for a single parameter.
+    pub fn invalid(key: &str, message: &str) -> Self {
+        Self::Invalid(vec![FieldError::new(key, message)])
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::Unauthorized { retry_after: None }
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        Self::Internal(cause.to_string())
+    }
+
+    /// The envelope code.
+    pub fn code(&self) -> u16 {
+        match self {
+            Self::UnknownCall | Self::NotFound => 404,
+            Self::MethodNotAllowed => 405,
+            Self::PayloadTooLarge => 413,
+            Self::Invalid(_) => 400,
+            Self::Unauthorized { .. } => 401,
+            Self::RoleForbids => 402,
+            Self::PlanForbids => 403,
+            Self::Overloaded | Self::Unavailable(_) => 503,
+            Self::Internal(_) => 500,
+        }
+    }
+
+    /// Errors of routing and transport keep their HTTP status whatever `http_status` says.
+    pub fn is_transport(&self) -> bool {
+        matches!(
+            self,
+            Self::UnknownCall
+                | Self::MethodNotAllowed
+                | Self::PayloadTooLarge
+                | Self::Overloaded
+                | Self::Unavailable(_)
+                | Self::Internal(_)
+        )
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(e) => Self::Unavailable(e.to_string()),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! What authentication reads and changes: a person's password hash and the
+//! privileges of their role, fetched together in one round trip.
+
+use sqlx::Row;
+
+use super::{Db, StoreError};
+use crate::{
+    auth::privilege::{Access, Privilege, Privileges},
+    on_read,
+};
+
+/// A person as authentication sees them. The hash stays inside the server.
+#[derive(Debug, Clone)]
+pub struct Login {
+    pub person: i64,
+    pub customer: i64,
+    pub role: i64,
+    pub password_hash: String,
+    pub privileges: Privileges,
+}
+
+const FIND_LOGIN: &str = "SELECT p.id, p.customer, p.role, p.password_hash, rp.privilege, rp.access \
+     FROM people p LEFT JOIN role_privileges rp ON rp.role = p.role WHERE p.username = $1";
+
+pub async fn find_login(db: &Db, username: &str) -> Result<Option<Login>, StoreError> {
+    let rows = on_read!(db, |pool| {
+        sqlx::query(FIND_LOGIN)
+            .bind(username)
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|row| {
+                Ok::<_, sqlx::Error>((
+                    row.try_get::<i64, _>(0)?,
+                    row.try_get::<i64, _>(1)?,
+                    row.try_get::<i64, _>(2)?,
+                    row.try_get::<String, _>(3)?,
+                    row.try_get::<Option<String>, _>(4)?,
+                    row.try_get::<Option<i64>, _>(5)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, _>>()?
+    });
+    let mut login: Option<Login> = None;
+    for (person, customer, role, password_hash, privilege, access) in rows {
+        let login = login.get_or_insert_with(|| Login {
+            person,
+            customer,
+            role,
+            password_hash,
+            privileges: Privileges::default(),
+        });
+        if let (Some(privilege), Some(access)) =
+            (privilege.as_deref().and_then(Privilege::parse), access.and_then(Access::from_code))
+        {
+            login.privileges.set(privilege, Some(access));
+        }
+    }
+    Ok(login)
+}
+
+/// Replaces a person's password hash. Returns false when there is no such person.
+pub async fn set_password_hash(db: &Db, username: &str, hash: &str) -> Result<bool, StoreError> {
+    let mut tx = db.begin().await?;
+    let done = crate::on_tx!(&mut tx, |conn| {
+        sqlx::query("UPDATE people SET password_hash = $1 WHERE username = $2")
+            .bind(hash)
+            .bind(username)
+            .execute(conn)
+            .await?
+            .rows_affected()
+    });
+    tx.commit().await?;
+    Ok(done == 1)
+}

@@ -1,0 +1,236 @@
+//! Storage on SQLite (the embedded default) and PostgreSQL (production).
+//!
+//! Most statements are the same text on both databases (`$1` placeholders work
+//! on each), so one function serves both through [`on_read!`] and [`on_tx!`],
+//! which expand to a `match` with one arm per database: each arm is type-checked
+//! against its own driver, unlike sqlx's `Any`. Where the databases really
+//! differ (bulk loads, locking) the code says so in a match of its own.
+//!
+//! SQLite has one writer connection: writes queue for it in the pool instead of
+//! failing with "database is locked", and a write transaction sees every row.
+
+pub mod auth;
+pub mod bootstrap;
+pub mod plans;
+pub mod roles;
+
+use std::{str::FromStr, time::Duration};
+
+use sqlx::{
+    PgPool, Postgres, Sqlite, SqlitePool, Transaction,
+    postgres::{PgConnectOptions, PgPoolOptions},
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+
+use crate::settings::Settings;
+
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqliteDb),
+    Postgres(PgPool),
+}
+
+#[derive(Clone, Debug)]
+pub struct SqliteDb {
+    /// Readers run side by side under WAL.
+    pub read: SqlitePool,
+    /// The single writer: every write transaction goes through it.
+    pub write: SqlitePool,
+}
+
+/// A write transaction on either database.
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// Runs `$body` with `$pool` bound to a read pool of whichever database is in use.
+#[macro_export]
+macro_rules! on_read {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::store::Db::Sqlite(db) => {
+                let $pool = &db.read;
+                $body
+            }
+            $crate::store::Db::Postgres(pool) => {
+                let $pool = pool;
+                $body
+            }
+        }
+    };
+}
+
+/// Runs `$body` with `$conn` bound to the connection of a write transaction.
+#[macro_export]
+macro_rules! on_tx {
+    ($tx:expr, |$conn:ident| $body:expr) => {
+        match $tx {
+            $crate::store::Tx::Sqlite(tx) => {
+                let $conn = &mut **tx;
+                $body
+            }
+            $crate::store::Tx::Postgres(tx) => {
+                let $conn = &mut **tx;
+                $body
+            }
+        }
+    };
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached or no connection was free in time: a 503.
+    #[error("{0}")]
+    Unavailable(sqlx::Error),
+    #[error("{0}")]
+    Other(sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        if is_unavailable(&err) { Self::Unavailable(err) } else { Self::Other(err) }
+    }
+}
+
+fn is_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        // PostgreSQL's connection exceptions (08xxx), shutdown and cannot-connect-now (57P0x).
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57P0")),
+        _ => false,
+    }
+}
+
+/// Whether `err` is a violation of the unique constraint `constraint`.
+///
+/// PostgreSQL reports the constraint's name. SQLite reports only the columns in
+/// its message text, so there the caller's knowledge that its statement has a
+/// single unique constraint beside the key is what names it.
+pub fn is_unique_violation(err: &sqlx::Error, constraint: &str) -> bool {
+    match err {
+        sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation => {
+            db.constraint().is_none_or(|name| name == constraint)
+        }
+        _ => false,
+    }
+}
+
+pub fn now_epoch() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+impl Db {
+    /// Opens the database named by `database_url`, creating a SQLite file if missing.
+    pub async fn connect(settings: &Settings) -> Result<Self, StoreError> {
+        let url = settings.database_url.as_str();
+        let acquire = Duration::from_secs(settings.database.acquire_timeout_secs);
+        if url.starts_with("sqlite:") {
+            // Writers queue behind a running import for as long as a call may run.
+            let writer_wait = Duration::from_secs(settings.limits.call_timeout_secs);
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(writer_wait)
+                // References may dangle by contract (deleting never fails on them).
+                .foreign_keys(false);
+            let write = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(writer_wait)
+                .connect_with(options.clone())
+                .await?;
+            let read = SqlitePoolOptions::new()
+                .max_connections(settings.database.max_connections)
+                .acquire_timeout(acquire)
+                .connect_with(options)
+                .await?;
+            Ok(Self::Sqlite(SqliteDb { read, write }))
+        } else {
+            let options = PgConnectOptions::from_str(url)?.application_name("switchyard");
+            let pool = PgPoolOptions::new()
+                .max_connections(settings.database.max_connections)
+                .acquire_timeout(acquire)
+                .connect_with(options)
+                .await?;
+            Ok(Self::Postgres(pool))
+        }
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self {
+            Self::Sqlite(db) => sqlx::migrate!("./migrations/sqlite").run(&db.write).await?,
+            Self::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Begins a write transaction. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), since a deferred transaction that reads and then
+    /// writes fails with SQLITE_BUSY when another process wrote in between.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(match self {
+            Self::Sqlite(db) => Tx::Sqlite(db.write.begin_with("BEGIN IMMEDIATE").await?),
+            Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_read!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Self::Sqlite(db) => {
+                db.read.close().await;
+                db.write.close().await;
+            }
+            Self::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            Self::Sqlite(tx) => tx.commit().await?,
+            Self::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+/// The `limit`, `offset` and `descending` every list call takes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ListWindow {
+    /// 0 means all rows.
+    pub limit: i64,
+    pub offset: i64,
+    pub descending: bool,
+}
+
+impl ListWindow {
+    pub fn order(&self) -> &'static str {
+        if self.descending { "DESC" } else { "ASC" }
+    }
+
+    /// A bound for `LIMIT` that both databases read as "no limit" when none is wanted.
+    pub fn limit_or_all(&self) -> i64 {
+        if self.limit == 0 { i64::MAX } else { self.limit }
+    }
+}
