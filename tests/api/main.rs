@@ -1,0 +1,9 @@
+//! The black-box suite: every test talks HTTP to a real server, and runs once
+//! on SQLite and once on PostgreSQL.
+
+mod common;
+
+mod auth;
+mod process;
+mod schema;
+mod wire;

@@ -1,0 +1,250 @@
+//! The `switchyard` binary as an operator runs it: first start, settings,
+//! `admin passwd`, SIGTERM, and what it writes to its log.
+
+use std::{
+    io::{BufRead, BufReader, Write},
+    os::unix::fs::PermissionsExt,
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use crate::{both_databases, common::*};
+
+const BIN: &str = env!("CARGO_BIN_EXE_switchyard");
+
+/// A running `switchyard serve` whose standard error is collected line by line.
+struct Server {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+    base: String,
+}
+
+impl Server {
+    fn start(db: &TestDb, envs: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(BIN);
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &db.url])
+            .current_dir(db.dir.path())
+            .env_remove("SWITCHYARD_ADMIN_PASSWORD")
+            .env("SWITCHYARD_ADMIN_PASSWORD_FILE", db.dir.path().join("admin-password.txt"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (key, value) in envs {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("the binary starts");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        for stream in [
+            Box::new(child.stderr.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stdout.take().unwrap()),
+        ] {
+            let lines = lines.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    lines.lock().unwrap().push(line);
+                }
+            });
+        }
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let addr = loop {
+            let found = lines.lock().unwrap().iter().find_map(|l| {
+                let at = l.find("listening").and(l.find("127.0.0.1:"))?;
+                Some(l[at..].chars().take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':').collect::<String>())
+            });
+            if let Some(addr) = found {
+                break addr;
+            }
+            assert!(Instant::now() < deadline, "no 'listening' line: {:?}", lines.lock().unwrap());
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("exited early with {status}: {:?}", lines.lock().unwrap());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        Self { child, lines, base: format!("http://{addr}") }
+    }
+
+    async fn get(&self, call: &str, query: &str) -> Answer {
+        Answer::from(reqwest::get(format!("{}/api/json/{call}?{query}", self.base)).await.unwrap()).await
+    }
+
+    /// SIGTERM, then the exit status and every line written.
+    fn stop(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        let status = self.child.wait().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        let lines = self.lines.lock().unwrap().clone();
+        (status, lines)
+    }
+}
+
+fn run(args: &[&str], dir: &std::path::Path, stdin: Option<&str>) -> (bool, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    }
+    let output = child.wait_with_output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}
+
+both_databases! {
+    async fn first_start_generates_a_password_file(backend) {
+        let db = TestDb::new(backend).await;
+        let server = Server::start(&db, &[]);
+        let file = db.dir.path().join("admin-password.txt");
+        let password = std::fs::read_to_string(&file).unwrap().trim().to_string();
+        assert!(password.len() >= 20);
+        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+        server.get("roles/list", &format!("auth_username=admin;auth_password={password}")).await.expect("200");
+        let (status, lines) = server.stop();
+        assert!(status.success(), "{status}");
+        assert!(lines.iter().any(|l| l.contains("admin-password.txt")), "the file's path is logged: {lines:?}");
+        assert!(!lines.iter().any(|l| l.contains(&password)), "the password was logged");
+
+        // A second start changes nothing: same password, no new seeding.
+        std::fs::remove_file(&file).unwrap();
+        let server = Server::start(&db, &[]);
+        server.get("roles/list", &format!("auth_username=admin;auth_password={password};count=1")).await.expect("200");
+        let (status, lines) = server.stop();
+        assert!(status.success());
+        assert!(!file.exists(), "a second start wrote a password again");
+        assert!(!lines.iter().any(|l| l.contains("first start")), "{lines:?}");
+    }
+
+    async fn admin_username_and_password_from_the_environment(backend) {
+        let db = TestDb::new(backend).await;
+        let server = Server::start(&db, &[("SWITCHYARD_ADMIN_USERNAME", "root@example"), ("SWITCHYARD_ADMIN_PASSWORD", "given-Password-9")]);
+        server.get("roles/list", "auth_username=root@example;auth_password=given-Password-9").await.expect("200");
+        assert!(!db.dir.path().join("admin-password.txt").exists());
+        assert!(server.stop().0.success());
+    }
+
+    async fn admin_passwd_changes_the_password_at_once(backend) {
+        let db = TestDb::new(backend).await;
+        let server = Server::start(&db, &[("SWITCHYARD_ADMIN_PASSWORD", "first-Password-1")]);
+        server.get("roles/list", "auth_username=admin;auth_password=first-Password-1").await.expect("200");
+        let (ok, out) = run(&["admin", "passwd", "admin", "--database-url", &db.url], db.dir.path(), Some("second-Password-2\r\n"));
+        assert!(ok, "{out}");
+        server.get("roles/list", "auth_username=admin;auth_password=first-Password-1").await.expect("401");
+        server.get("roles/list", "auth_username=admin;auth_password=second-Password-2").await.expect("200");
+        let (ok, out) = run(&["admin", "passwd", "nobody", "--database-url", &db.url], db.dir.path(), Some("third-Password-3\n"));
+        assert!(!ok && out.contains("nobody"), "{out}");
+        let (ok, out) = run(&["--database-url", &db.url, "admin", "passwd", "admin"], db.dir.path(), Some("short\n"));
+        assert!(!ok && out.contains("8 to 128"), "{out}");
+        assert!(server.stop().0.success());
+    }
+
+    async fn no_password_reaches_the_log(backend) {
+        let db = TestDb::new(backend).await;
+        let canary = "Canary-Pw-7f3a9";
+        let wrong = "Wrong-Canary-41c2";
+        let server = Server::start(&db, &[("SWITCHYARD_ADMIN_PASSWORD", canary), ("SWITCHYARD_LOG__LEVEL", "trace")]);
+        let client = reqwest::Client::new();
+        server.get("roles/list", &format!("auth_username=admin;auth_password={canary}")).await.expect("200");
+        server.get("roles/list", &format!("auth_username=admin;auth_password={wrong}")).await.expect("401");
+        server.get("roles/list", &format!("auth_username=admin;auth_password={wrong};auth_password={wrong}")).await.expect("400");
+        server.get("roles/list", &format!("auth_username=admin;auth_password={canary};limit=%zz")).await.expect("400");
+        let url = format!("{}/api/json/roles/list", server.base);
+        Answer::from(client.post(&url).form(&[("auth_username", "admin"), ("auth_password", canary)]).send().await.unwrap()).await.expect("200");
+        Answer::from(client.get(&url).basic_auth("admin", Some(canary)).send().await.unwrap()).await.expect("200");
+        Answer::from(client.get(&url).basic_auth("admin", Some(wrong)).send().await.unwrap()).await.expect("401");
+        Answer::from(client.post(&url).header("content-type", "application/json")
+            .body(format!(r#"{{"auth_username": "admin", "auth_password": "{wrong}", "password": "{wrong}"}}"#)).send().await.unwrap()).await.expect("401");
+        let (status, lines) = server.stop();
+        assert!(status.success());
+        let requests = lines.iter().filter(|l| l.contains("roles/list")).count();
+        assert!(requests >= 8, "expected a log line per request: {lines:?}");
+        assert!(lines.iter().any(|l| l.contains("code=401")), "{lines:?}");
+        use base64::Engine;
+        let basic_forms = [canary, wrong].map(|p| base64::engine::general_purpose::STANDARD.encode(format!("admin:{p}")));
+        for line in &lines {
+            for secret in [canary, wrong, basic_forms[0].as_str(), basic_forms[1].as_str()] {
+                assert!(!line.contains(secret), "a secret reached the log: {line}");
+            }
+        }
+    }
+
+    async fn sigterm_exits_cleanly(backend) {
+        let db = TestDb::new(backend).await;
+        let server = Server::start(&db, &[("SWITCHYARD_ADMIN_PASSWORD", "given-Password-9")]);
+        let (status, lines) = server.stop();
+        assert_eq!(status.code(), Some(0), "{lines:?}");
+        assert!(lines.iter().any(|l| l.contains("stopped")), "{lines:?}");
+    }
+
+    async fn json_log_lines_parse(backend) {
+        let db = TestDb::new(backend).await;
+        let server = Server::start(&db, &[("SWITCHYARD_LOG__FORMAT", "json"), ("SWITCHYARD_ADMIN_PASSWORD", "given-Password-9")]);
+        server.get("roles/list", "auth_username=admin;auth_password=given-Password-9").await.expect("200");
+        let (_, lines) = server.stop();
+        for line in &lines {
+            serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        }
+        assert!(lines.iter().any(|l| l.contains("\"call\":\"roles/list\"")), "{lines:?}");
+    }
+}
+
+#[test]
+fn flags_before_or_after_the_subcommand() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("a.db").display());
+    let (ok, out) = run(&["--database-url", &url, "migrate"], dir.path(), None);
+    assert!(ok, "{out}");
+    let url = format!("sqlite://{}", dir.path().join("b.db").display());
+    let (ok, out) = run(&["migrate", "--database-url", &url], dir.path(), None);
+    assert!(ok, "{out}");
+    assert!(dir.path().join("a.db").exists() && dir.path().join("b.db").exists());
+}
+
+#[test]
+fn version() {
+    let (ok, out) = run(&["--version"], std::path::Path::new("."), None);
+    assert!(ok);
+    assert!(out.starts_with("switchyard "), "{out}");
+}
+
+#[test]
+fn bad_settings_name_their_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("custom.toml");
+    for (content, key) in [
+        ("max_body_bytes = \"lots\"\n", "max_body_bytes"),
+        ("listn = \"127.0.0.1:1\"\n", "listn"),
+        ("[auth]\nmax_failures = -3\n", "max_failures"),
+        ("listen = \"nowhere\"\n", "listen"),
+    ] {
+        std::fs::write(&config, content).unwrap();
+        let (ok, out) = run(&["--config", config.to_str().unwrap(), "migrate"], dir.path(), None);
+        assert!(!ok, "{content} was accepted");
+        assert!(out.contains(key), "{content}: {out}");
+    }
+    let (ok, out) = run(&["migrate", "--config", "/nonexistent/switchyard.toml"], dir.path(), None);
+    assert!(!ok && out.contains("switchyard.toml"), "{out}");
+    let output = Command::new(BIN)
+        .args(["migrate"])
+        .current_dir(dir.path())
+        .env("SWITCHYARD_LOG__FORMAT", "xml")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).to_lowercase().contains("format"));
+    // A database password never appears when settings are reported.
+    let output = Command::new(BIN)
+        .args(["migrate", "--database-url", "postgres://app:Secret-Db-Pw@127.0.0.1:1/none"])
+        .current_dir(dir.path())
+        .env("SWITCHYARD_DATABASE__ACQUIRE_TIMEOUT_SECS", "1")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(!text.contains("Secret-Db-Pw"), "{text}");
+}
