@@ -1,9 +1,20 @@
 //! Who is calling: credentials in, an authenticated [`Caller`] out, or a 401.
 
+pub mod cache;
+pub mod clock;
 pub mod password;
 pub mod privilege;
+pub mod throttle;
 
-use std::net::IpAddr;
+use std::{
+    net::IpAddr,
+    sync::atomic::{AtomicU64, Ordering},
+    time::Duration,
+};
+
+use cache::CredentialCache;
+use clock::Clock;
+use throttle::Throttle;
 
 use crate::{
     http::error::ApiError,
@@ -35,32 +46,80 @@ pub struct Caller {
     pub privileges: Privileges,
 }
 
-#[derive(Clone)]
+/// Counters of what authentication did, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct AuthStats {
+    pub failures: AtomicU64,
+    pub throttled: AtomicU64,
+    pub cache_hits: AtomicU64,
+    pub cache_misses: AtomicU64,
+}
+
 pub struct Authenticator {
     pub passwords: Passwords,
+    pub cache: CredentialCache,
+    pub throttle: Throttle,
+    pub clock: Clock,
+    pub stats: AuthStats,
 }
 
 impl Authenticator {
     pub fn new(settings: &crate::settings::AuthSettings) -> Self {
-        Self { passwords: Passwords::new(settings.max_concurrent_hashes) }
+        Self {
+            passwords: Passwords::new(settings.max_concurrent_hashes),
+            cache: CredentialCache::new(Duration::from_secs(settings.cache_ttl_secs), settings.cache_capacity),
+            throttle: Throttle::new(
+                settings.max_failures,
+                settings.max_failures_per_ip,
+                Duration::from_secs(settings.failure_window_secs),
+            ),
+            clock: Clock::default(),
+            stats: AuthStats::default(),
+        }
     }
 
-    /// Checks credentials. Anything wrong or missing is the same 401.
+    /// Checks credentials. Anything wrong or missing is the same 401; a
+    /// throttled username or address gets it at once, with `Retry-After`,
+    /// and its password is not checked.
     pub async fn authenticate(
         &self,
         db: &Db,
         credentials: Option<Credentials>,
-        _client: IpAddr,
+        client: IpAddr,
     ) -> Result<Caller, ApiError> {
         let Some(Credentials { username, password }) = credentials else {
             return Err(ApiError::unauthorized());
         };
-        let login = store::auth::find_login(db, &username).await?;
-        let hash = login.as_ref().map(|l| l.password_hash.clone());
-        if !self.passwords.verify(hash, password).await {
-            return Err(ApiError::unauthorized());
+        let now = self.clock.now();
+        if let Some(secs) = self.throttle.blocked_for(&username, client, now) {
+            self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+            return Err(ApiError::Unauthorized { retry_after: Some(secs) });
         }
-        let login = login.expect("verify is false without a login");
+        // Read on every call, cached or not: it carries the current hash, which
+        // is what ends a cached entry when the password changes.
+        let login = store::auth::find_login(db, &username).await?;
+        let key = self.cache.key(&username, &password);
+        let verified = match &login {
+            Some(login) if self.cache.hit(&key, &login.password_hash, now) => {
+                self.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            _ => {
+                self.stats.cache_misses.fetch_add(1, Ordering::Relaxed);
+                let hash = login.as_ref().map(|l| l.password_hash.clone());
+                let verified = self.passwords.verify(hash.clone(), password).await;
+                if let (true, Some(hash)) = (verified, hash) {
+                    self.cache.remember(key, hash, now);
+                }
+                verified
+            }
+        };
+        let Some(login) = login.filter(|_| verified) else {
+            self.throttle.record_failure(&username, client, now);
+            self.stats.failures.fetch_add(1, Ordering::Relaxed);
+            return Err(ApiError::unauthorized());
+        };
+        self.throttle.record_success(&username);
         Ok(Caller {
             person: login.person,
             username,
@@ -84,4 +143,20 @@ pub fn check_username(username: &str) -> Result<(), &'static str> {
 /// A password: 8 to 128 characters.
 pub fn check_password(password: &str) -> Result<(), &'static str> {
     if (8..=128).contains(&password.chars().count()) { Ok(()) } else { Err("must be 8 to 128 characters") }
+}
+
+impl Caller {
+    /// The customers this person sees: with `system` every one; with
+    /// `wholesale` their own and its descendants; otherwise their own.
+    pub fn scope(&self) -> store::customers::Scope {
+        use privilege::Privilege;
+        use store::customers::Scope;
+        if self.privileges.get(Privilege::System).is_some() {
+            Scope::All
+        } else if self.privileges.get(Privilege::Wholesale).is_some() {
+            Scope::Subtree(self.customer)
+        } else {
+            Scope::Own(self.customer)
+        }
+    }
 }

@@ -3,9 +3,12 @@
 //! and parameter ordering are driven by these descriptions, so no handler
 //! re-implements them and the API's description cannot drift from what runs.
 
+pub mod customers;
 pub mod input;
+pub mod people;
 pub mod plans;
 pub mod roles;
+pub mod write;
 
 use std::{collections::HashMap, future::Future, pin::Pin};
 
@@ -110,7 +113,7 @@ pub struct Registry(HashMap<&'static str, &'static CallSpec>);
 
 impl Registry {
     pub fn new() -> Self {
-        let all = roles::CALLS.iter().chain(plans::CALLS.iter());
+        let all = [roles::CALLS, plans::CALLS, customers::CALLS, people::CALLS].into_iter().flatten();
         let mut map = HashMap::new();
         for spec in all {
             assert!(map.insert(spec.name, spec).is_none(), "call {} registered twice", spec.name);

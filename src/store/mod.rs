@@ -11,6 +11,8 @@
 
 pub mod auth;
 pub mod bootstrap;
+pub mod customers;
+pub mod people;
 pub mod plans;
 pub mod roles;
 
@@ -232,5 +234,15 @@ impl ListWindow {
     /// A bound for `LIMIT` that both databases read as "no limit" when none is wanted.
     pub fn limit_or_all(&self) -> i64 {
         if self.limit == 0 { i64::MAX } else { self.limit }
+    }
+}
+
+impl Tx {
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        match self {
+            Self::Sqlite(tx) => tx.rollback().await?,
+            Self::Postgres(tx) => tx.rollback().await?,
+        }
+        Ok(())
     }
 }

@@ -1,7 +1,7 @@
 //! Rate plans and their per-feature limits.
 
-use super::{Db, StoreError};
-use crate::on_read;
+use super::{Db, ListWindow, StoreError, Tx, now_epoch};
+use crate::{on_read, on_tx};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeatureLimit {
@@ -38,4 +38,110 @@ pub async fn features(db: &Db, plan: i64) -> Result<Vec<FeatureLimit>, StoreErro
             .await
     })?;
     Ok(rows.into_iter().map(|(feature, included, maximum)| FeatureLimit { feature, included, maximum }).collect())
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PlanRow {
+    pub id: i64,
+    pub name: String,
+    pub created: i64,
+}
+
+pub async fn create(tx: &mut Tx, name: &str) -> Result<i64, StoreError> {
+    Ok(on_tx!(tx, |conn| sqlx::query_scalar("INSERT INTO plans (name, created) VALUES ($1, $2) RETURNING id")
+        .bind(name)
+        .bind(now_epoch())
+        .fetch_one(conn)
+        .await)?)
+}
+
+pub async fn list(db: &Db, window: &ListWindow) -> Result<Vec<PlanRow>, StoreError> {
+    let sql = format!("SELECT id, name, created FROM plans ORDER BY id {} LIMIT $1 OFFSET $2", window.order());
+    Ok(on_read!(db, |pool| sqlx::query_as(&sql).bind(window.limit_or_all()).bind(window.offset).fetch_all(pool).await)?)
+}
+
+pub async fn count(db: &Db) -> Result<i64, StoreError> {
+    Ok(on_read!(db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM plans").fetch_one(pool).await)?)
+}
+
+/// Sets (or replaces) a plan's limit for a feature.
+pub async fn set_feature(tx: &mut Tx, plan: i64, limit: &FeatureLimit) -> Result<(), StoreError> {
+    on_tx!(tx, |conn| sqlx::query(
+        "INSERT INTO plan_features (plan, feature, included, maximum) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (plan, feature) DO UPDATE SET included = excluded.included, maximum = excluded.maximum"
+    )
+    .bind(plan)
+    .bind(&limit.feature)
+    .bind(limit.included)
+    .bind(limit.maximum)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// A feature a rate plan can limit, and how to count what a customer holds of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feature {
+    Codes,
+}
+
+impl Feature {
+    pub const ALL: [Feature; 1] = [Feature::Codes];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Codes => "codes",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.key() == key)
+    }
+
+    fn count_sql(self) -> &'static str {
+        match self {
+            Self::Codes => "SELECT COUNT(*) FROM codes WHERE customer = $1",
+        }
+    }
+}
+
+/// Whether `customer`'s plan lets it hold one more of `feature`, decided inside
+/// the transaction that will add it.
+///
+/// Racing creates for one customer must count one after another: on PostgreSQL
+/// the customer's row is locked first (`FOR UPDATE`), so the second racer counts
+/// only after the first has committed or rolled back; on SQLite the single
+/// writer connection already runs write transactions one at a time.
+pub async fn allows_one_more(tx: &mut Tx, customer: i64, feature: Feature) -> Result<bool, StoreError> {
+    let plan: Option<i64> = match tx {
+        Tx::Postgres(pg) => {
+            sqlx::query_scalar("SELECT plan FROM customers WHERE id = $1 FOR UPDATE")
+                .bind(customer)
+                .fetch_optional(&mut **pg)
+                .await?
+        }
+        Tx::Sqlite(lite) => {
+            sqlx::query_scalar("SELECT plan FROM customers WHERE id = $1")
+                .bind(customer)
+                .fetch_optional(&mut **lite)
+                .await?
+        }
+    };
+    let Some(plan) = plan else { return Ok(false) };
+    let maximum: Option<i64> =
+        on_tx!(tx, |conn| sqlx::query_scalar("SELECT maximum FROM plan_features WHERE plan = $1 AND feature = $2")
+            .bind(plan)
+            .bind(feature.key())
+            .fetch_optional(conn)
+            .await)?;
+    match maximum {
+        None | Some(-1) => Ok(true),
+        Some(maximum) if maximum <= 0 => Ok(false),
+        Some(maximum) => {
+            let held: i64 =
+                on_tx!(tx, |conn| sqlx::query_scalar(feature.count_sql()).bind(customer).fetch_one(conn).await)?;
+            Ok(held < maximum)
+        }
+    }
 }

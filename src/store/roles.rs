@@ -2,10 +2,10 @@
 
 use sqlx::Row;
 
-use super::{Db, ListWindow, StoreError};
+use super::{Db, ListWindow, StoreError, Tx, now_epoch};
 use crate::{
     auth::privilege::{Access, Privilege, Privileges},
-    on_read,
+    on_read, on_tx,
 };
 
 #[derive(Debug, Clone)]
@@ -57,4 +57,64 @@ pub async fn list(db: &Db, window: &ListWindow) -> Result<Vec<RoleRow>, StoreErr
         }
     }
     Ok(roles)
+}
+
+pub async fn exists(db: &Db, role: i64) -> Result<bool, StoreError> {
+    let found: Option<i64> = on_read!(db, |pool| sqlx::query_scalar("SELECT id FROM roles WHERE id = $1")
+        .bind(role)
+        .fetch_optional(pool)
+        .await)?;
+    Ok(found.is_some())
+}
+
+/// The privileges a role holds.
+pub async fn privileges(db: &Db, role: i64) -> Result<Privileges, StoreError> {
+    let rows: Vec<(String, i64)> =
+        on_read!(db, |pool| sqlx::query_as("SELECT privilege, access FROM role_privileges WHERE role = $1")
+            .bind(role)
+            .fetch_all(pool)
+            .await)?;
+    let mut privileges = Privileges::default();
+    for (p, a) in rows {
+        if let (Some(p), Some(a)) = (Privilege::parse(&p), Access::from_code(a)) {
+            privileges.set(p, Some(a));
+        }
+    }
+    Ok(privileges)
+}
+
+pub async fn create(tx: &mut Tx, name: &str, description: &str) -> Result<i64, StoreError> {
+    Ok(on_tx!(tx, |conn| sqlx::query_scalar(
+        "INSERT INTO roles (name, description, created) VALUES ($1, $2, $3) RETURNING id"
+    )
+    .bind(name)
+    .bind(description)
+    .bind(now_epoch())
+    .fetch_one(conn)
+    .await)?)
+}
+
+/// Sets how a role holds a privilege; `None` removes it.
+pub async fn set_access(
+    tx: &mut Tx,
+    role: i64,
+    privilege: Privilege,
+    access: Option<Access>,
+) -> Result<(), StoreError> {
+    on_tx!(tx, |conn| sqlx::query("DELETE FROM role_privileges WHERE role = $1 AND privilege = $2")
+        .bind(role)
+        .bind(privilege.as_str())
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    if let Some(access) = access {
+        on_tx!(tx, |conn| sqlx::query("INSERT INTO role_privileges (role, privilege, access) VALUES ($1, $2, $3)")
+            .bind(role)
+            .bind(privilege.as_str())
+            .bind(access.code())
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected()))?;
+    }
+    Ok(())
 }

@@ -6,4 +6,6 @@ mod common;
 mod auth;
 mod process;
 mod schema;
+mod security;
+mod tenancy;
 mod wire;

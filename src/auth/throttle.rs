@@ -1,0 +1,123 @@
+//! Counts failed logins per username and per client address in a fixed window;
+//! past the limit, attempts are refused without checking the password until
+//! the window ends. Unknown usernames are counted like known ones, so being
+//! throttled says nothing about whether a username exists.
+//!
+//! Counters live in the process: behind a load balancer each process counts
+//! on its own, so an attacker spread over N processes gets up to N times the
+//! limit. Both maps are bounded; when full of live windows, new names are not
+//! tracked (the per-address limit still holds).
+
+use std::{collections::HashMap, hash::Hash, net::IpAddr, sync::Mutex, time::Duration};
+
+const MAX_TRACKED: usize = 100_000;
+
+struct Window {
+    failures: u32,
+    ends: Duration,
+}
+
+struct Counter<K> {
+    limit: u32,
+    windows: Mutex<HashMap<K, Window>>,
+}
+
+impl<K: Eq + Hash + Clone> Counter<K> {
+    fn new(limit: u32) -> Self {
+        Self { limit, windows: Mutex::new(HashMap::new()) }
+    }
+
+    /// Seconds until `key` may try again, if it is over the limit now.
+    fn blocked_for(&self, key: &K, now: Duration) -> Option<u64> {
+        let windows = self.windows.lock().expect("throttle lock");
+        let window = windows.get(key)?;
+        (window.ends > now && window.failures >= self.limit).then(|| (window.ends - now).as_secs_f64().ceil() as u64)
+    }
+
+    fn fail(&self, key: &K, now: Duration, length: Duration) {
+        let mut windows = self.windows.lock().expect("throttle lock");
+        if windows.len() >= MAX_TRACKED && !windows.contains_key(key) {
+            windows.retain(|_, w| w.ends > now);
+            if windows.len() >= MAX_TRACKED {
+                return;
+            }
+        }
+        let window = windows.entry(key.clone()).or_insert(Window { failures: 0, ends: now + length });
+        if window.ends <= now {
+            *window = Window { failures: 0, ends: now + length };
+        }
+        window.failures += 1;
+    }
+
+    fn reset(&self, key: &K) {
+        self.windows.lock().expect("throttle lock").remove(key);
+    }
+}
+
+pub struct Throttle {
+    window: Duration,
+    usernames: Counter<String>,
+    addresses: Counter<IpAddr>,
+}
+
+impl Throttle {
+    pub fn new(max_per_username: u32, max_per_address: u32, window: Duration) -> Self {
+        Self { window, usernames: Counter::new(max_per_username), addresses: Counter::new(max_per_address) }
+    }
+
+    /// Seconds to wait, when this username or address has failed too often.
+    pub fn blocked_for(&self, username: &str, address: IpAddr, now: Duration) -> Option<u64> {
+        let by_name = self.usernames.blocked_for(&username.to_string(), now);
+        let by_address = self.addresses.blocked_for(&address, now);
+        by_name.max(by_address).map(|secs| secs.max(1))
+    }
+
+    pub fn record_failure(&self, username: &str, address: IpAddr, now: Duration) {
+        self.usernames.fail(&username.to_string(), now, self.window);
+        self.addresses.fail(&address, now, self.window);
+    }
+
+    /// A success clears the username's count (not the address's).
+    pub fn record_success(&self, username: &str) {
+        self.usernames.reset(&username.to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ADDR: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+    #[test]
+    fn trips_at_the_limit_and_clears_after_the_window() {
+        let throttle = Throttle::new(3, 100, Duration::from_secs(60));
+        let t = Duration::from_secs(1);
+        for _ in 0..3 {
+            assert_eq!(throttle.blocked_for("bob", ADDR, t), None);
+            throttle.record_failure("bob", ADDR, t);
+        }
+        assert_eq!(throttle.blocked_for("bob", ADDR, t), Some(60));
+        assert_eq!(throttle.blocked_for("alice", ADDR, t), None);
+        assert_eq!(throttle.blocked_for("bob", ADDR, Duration::from_secs(61)), None);
+    }
+
+    #[test]
+    fn per_address_limit_covers_every_username() {
+        let throttle = Throttle::new(100, 5, Duration::from_secs(60));
+        for i in 0..5 {
+            throttle.record_failure(&format!("user{i}"), ADDR, Duration::ZERO);
+        }
+        assert!(throttle.blocked_for("someone-else", ADDR, Duration::ZERO).is_some());
+        assert!(throttle.blocked_for("someone-else", "10.0.0.1".parse().unwrap(), Duration::ZERO).is_none());
+    }
+
+    #[test]
+    fn success_resets_the_username() {
+        let throttle = Throttle::new(2, 100, Duration::from_secs(60));
+        throttle.record_failure("bob", ADDR, Duration::ZERO);
+        throttle.record_success("bob");
+        throttle.record_failure("bob", ADDR, Duration::ZERO);
+        assert_eq!(throttle.blocked_for("bob", ADDR, Duration::ZERO), None);
+    }
+}

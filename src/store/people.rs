@@ -1,0 +1,91 @@
+//! People: logins. Rows read here never carry the password hash.
+
+use super::{Db, ListWindow, StoreError, Tx, is_unique_violation, now_epoch};
+use crate::{on_read, on_tx};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PersonRow {
+    pub id: i64,
+    pub customer: i64,
+    pub username: String,
+    pub role: i64,
+    pub email: String,
+    pub forename: String,
+    pub surname: String,
+    pub created: i64,
+}
+
+const COLUMNS: &str = "id, customer, username, role, email, forename, surname, created";
+
+pub struct NewPerson<'a> {
+    pub customer: i64,
+    pub username: &'a str,
+    pub password_hash: &'a str,
+    pub role: i64,
+    pub email: &'a str,
+    pub forename: &'a str,
+    pub surname: &'a str,
+}
+
+/// Why a person could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error("username taken")]
+    UsernameTaken,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub async fn get(db: &Db, id: i64) -> Result<Option<PersonRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM people WHERE id = $1");
+    Ok(on_read!(db, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?)
+}
+
+pub async fn list(db: &Db, customer: i64, window: &ListWindow) -> Result<Vec<PersonRow>, StoreError> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM people WHERE customer = $1 ORDER BY id {} LIMIT $2 OFFSET $3", window.order());
+    Ok(on_read!(db, |pool| sqlx::query_as(&sql)
+        .bind(customer)
+        .bind(window.limit_or_all())
+        .bind(window.offset)
+        .fetch_all(pool)
+        .await)?)
+}
+
+pub async fn count(db: &Db, customer: i64) -> Result<i64, StoreError> {
+    Ok(on_read!(db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM people WHERE customer = $1")
+        .bind(customer)
+        .fetch_one(pool)
+        .await)?)
+}
+
+pub async fn username_taken(tx: &mut Tx, username: &str) -> Result<bool, StoreError> {
+    let found: Option<i64> = on_tx!(tx, |conn| sqlx::query_scalar("SELECT id FROM people WHERE username = $1")
+        .bind(username)
+        .fetch_optional(conn)
+        .await)?;
+    Ok(found.is_some())
+}
+
+/// Inserts a person; the unique index on `username` settles a race between two creates.
+pub async fn create(tx: &mut Tx, person: &NewPerson<'_>) -> Result<i64, CreateError> {
+    let inserted = on_tx!(tx, |conn| sqlx::query_scalar(
+        "INSERT INTO people (customer, username, password_hash, role, email, forename, surname, created) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id"
+    )
+    .bind(person.customer)
+    .bind(person.username)
+    .bind(person.password_hash)
+    .bind(person.role)
+    .bind(person.email)
+    .bind(person.forename)
+    .bind(person.surname)
+    .bind(now_epoch())
+    .fetch_one(conn)
+    .await);
+    match inserted {
+        Ok(id) => Ok(id),
+        Err(err) if is_unique_violation(&err, "people_username_key") => Err(CreateError::UsernameTaken),
+        Err(err) => Err(CreateError::Store(err.into())),
+    }
+}
