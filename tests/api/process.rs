@@ -159,8 +159,13 @@ both_databases! {
         Answer::from(client.get(&url).basic_auth("admin", Some(wrong)).send().await.unwrap()).await.expect("401");
         Answer::from(client.post(&url).header("content-type", "application/json")
             .body(format!(r#"{{"auth_username": "admin", "auth_password": "{wrong}", "password": "{wrong}"}}"#)).send().await.unwrap()).await.expect("401");
+        // A new person's `password` parameter is as secret as the caller's.
+        let people = format!("{}/api/json/people/create", server.base);
+        let form = [("auth_username", "admin"), ("auth_password", canary), ("username", "newbie"), ("password", wrong), ("role", "4")];
+        Answer::from(client.post(&people).form(&form).send().await.unwrap()).await.expect("200");
         let (status, lines) = server.stop();
         assert!(status.success());
+        assert!(lines.iter().any(|l| l.contains("people/create")), "{lines:?}");
         let requests = lines.iter().filter(|l| l.contains("roles/list")).count();
         assert!(requests >= 8, "expected a log line per request: {lines:?}");
         assert!(lines.iter().any(|l| l.contains("code=401")), "{lines:?}");
