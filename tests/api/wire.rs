@@ -247,3 +247,16 @@ both_databases! {
         assert_eq!(app.client.get(format!("{}/readyz", app.base)).send().await.unwrap().status(), 200);
     }
 }
+
+both_databases! {
+    async fn database_gone_is_a_generic_503(backend) {
+        let app = TestApp::spawn(backend).await;
+        app.admin("roles/list", &[]).await.expect("200");
+        app.store().close().await;
+        for answer in [app.admin("roles/list", &[]).await, app.get("plans/features/get", "plan=1;feature=codes").await] {
+            assert_eq!(answer.status, 503);
+            assert_eq!(answer.body, serde_json::json!({"responses": [{"code": "503", "key": "", "message": "The service is temporarily unavailable. Please try again."}]}));
+        }
+        assert_eq!(app.client.get(format!("{}/readyz", app.base)).send().await.unwrap().status(), 503);
+    }
+}
