@@ -7,6 +7,7 @@
 pub mod app;
 pub mod auth;
 pub mod calls;
+pub mod domain;
 pub mod first_start;
 pub mod http;
 pub mod settings;

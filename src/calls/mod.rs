@@ -3,7 +3,9 @@
 //! and parameter ordering are driven by these descriptions, so no handler
 //! re-implements them and the API's description cannot drift from what runs.
 
+pub mod codes;
 pub mod customers;
+pub mod groups;
 pub mod input;
 pub mod people;
 pub mod plans;
@@ -113,7 +115,9 @@ pub struct Registry(HashMap<&'static str, &'static CallSpec>);
 
 impl Registry {
     pub fn new() -> Self {
-        let all = [roles::CALLS, plans::CALLS, customers::CALLS, people::CALLS].into_iter().flatten();
+        let all = [roles::CALLS, plans::CALLS, customers::CALLS, people::CALLS, groups::CALLS, codes::CALLS]
+            .into_iter()
+            .flatten();
         let mut map = HashMap::new();
         for spec in all {
             assert!(map.insert(spec.name, spec).is_none(), "call {} registered twice", spec.name);

@@ -11,7 +11,9 @@
 
 pub mod auth;
 pub mod bootstrap;
+pub mod codes;
 pub mod customers;
+pub mod groups;
 pub mod people;
 pub mod plans;
 pub mod roles;

@@ -1,0 +1,224 @@
+//! Feature codes: one row per (customer, code), every field of codes/create.
+
+use std::sync::LazyLock;
+
+use serde::Serialize;
+
+use super::{Db, ListWindow, StoreError, Tx, is_unique_violation};
+use crate::{on_read, on_tx};
+
+/// A feature code as stored and as answered (`codes/get`, `codes/list` rows).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct CodeRecord {
+    pub customer: i64,
+    pub code: String,
+    pub dtype: String,
+    pub dnumber: String,
+    pub description: String,
+    pub direct: i64,
+    pub fax_detect: i64,
+    pub fax_dtype: String,
+    pub fax_dnumber: String,
+    pub language: String,
+    pub maximum_seconds: i64,
+    pub music: i64,
+    pub owner: i64,
+    pub panel: i64,
+    pub password: String,
+    pub play_message: i64,
+    pub recordgroup: i64,
+    pub ringtone: String,
+    pub routing: String,
+    pub screen: i64,
+    pub shared: i64,
+    pub sname: String,
+    pub sname_action: String,
+    pub text_dtype: String,
+    pub text_dnumber: String,
+    pub update_routing: i64,
+    pub created: i64,
+}
+
+/// The columns in the order [`bind_record!`] binds them.
+const FIELDS: [&str; 27] = [
+    "customer",
+    "code",
+    "dtype",
+    "dnumber",
+    "description",
+    "direct",
+    "fax_detect",
+    "fax_dtype",
+    "fax_dnumber",
+    "language",
+    "maximum_seconds",
+    "music",
+    "owner",
+    "panel",
+    "password",
+    "play_message",
+    "recordgroup",
+    "ringtone",
+    "routing",
+    "screen",
+    "shared",
+    "sname",
+    "sname_action",
+    "text_dtype",
+    "text_dnumber",
+    "update_routing",
+    "created",
+];
+
+macro_rules! bind_record {
+    ($query:expr, $r:expr) => {
+        $query
+            .bind($r.customer)
+            .bind(&$r.code)
+            .bind(&$r.dtype)
+            .bind(&$r.dnumber)
+            .bind(&$r.description)
+            .bind($r.direct)
+            .bind($r.fax_detect)
+            .bind(&$r.fax_dtype)
+            .bind(&$r.fax_dnumber)
+            .bind(&$r.language)
+            .bind($r.maximum_seconds)
+            .bind($r.music)
+            .bind($r.owner)
+            .bind($r.panel)
+            .bind(&$r.password)
+            .bind($r.play_message)
+            .bind($r.recordgroup)
+            .bind(&$r.ringtone)
+            .bind(&$r.routing)
+            .bind($r.screen)
+            .bind($r.shared)
+            .bind(&$r.sname)
+            .bind(&$r.sname_action)
+            .bind(&$r.text_dtype)
+            .bind(&$r.text_dnumber)
+            .bind($r.update_routing)
+            .bind($r.created)
+    };
+}
+
+static COLUMNS: LazyLock<String> = LazyLock::new(|| FIELDS.join(", "));
+static INSERT: LazyLock<String> = LazyLock::new(|| {
+    let values: Vec<String> = (1..=FIELDS.len()).map(|i| format!("${i}")).collect();
+    format!("INSERT INTO codes ({}) VALUES ({})", *COLUMNS, values.join(", "))
+});
+static UPDATE: LazyLock<String> = LazyLock::new(|| {
+    let sets: Vec<String> = FIELDS.iter().enumerate().skip(2).map(|(i, f)| format!("{f} = ${}", i + 1)).collect();
+    format!("UPDATE codes SET {} WHERE customer = $1 AND code = $2", sets.join(", "))
+});
+
+/// The orders codes/list offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    Code,
+    Dtype,
+    Dnumber,
+}
+
+impl Sort {
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "code" => Some(Self::Code),
+            "dtype" => Some(Self::Dtype),
+            "dnumber" => Some(Self::Dnumber),
+            _ => None,
+        }
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            Self::Code => "code",
+            Self::Dtype => "dtype",
+            Self::Dnumber => "dnumber",
+        }
+    }
+}
+
+/// The owner of shared codes: the system owner's customer.
+pub const SHARING_CUSTOMER: i64 = 1;
+
+pub async fn get(db: &Db, customer: i64, code: &str) -> Result<Option<CodeRecord>, StoreError> {
+    let sql = format!("SELECT {} FROM codes WHERE customer = $1 AND code = $2", *COLUMNS);
+    Ok(on_read!(db, |pool| sqlx::query_as(&sql).bind(customer).bind(code).fetch_optional(pool).await)?)
+}
+
+/// The same as [`get`], inside a write transaction (it sees the transaction's own rows).
+pub async fn get_in(tx: &mut Tx, customer: i64, code: &str) -> Result<Option<CodeRecord>, StoreError> {
+    let sql = format!("SELECT {} FROM codes WHERE customer = $1 AND code = $2", *COLUMNS);
+    Ok(on_tx!(tx, |conn| sqlx::query_as(&sql).bind(customer).bind(code).fetch_optional(conn).await)?)
+}
+
+/// A customer's own codes plus those the system owner shares, in `sort` order (bytewise).
+pub async fn list(db: &Db, customer: i64, sort: Sort, window: &ListWindow) -> Result<Vec<CodeRecord>, StoreError> {
+    let order = window.order();
+    let sql = format!(
+        "SELECT {} FROM codes WHERE customer = $1 OR (customer = $2 AND shared = 1) \
+         ORDER BY {} {order}, code {order}, customer {order} LIMIT $3 OFFSET $4",
+        *COLUMNS,
+        sort.column()
+    );
+    Ok(on_read!(db, |pool| sqlx::query_as(&sql)
+        .bind(customer)
+        .bind(SHARING_CUSTOMER)
+        .bind(window.limit_or_all())
+        .bind(window.offset)
+        .fetch_all(pool)
+        .await)?)
+}
+
+pub async fn count(db: &Db, customer: i64) -> Result<i64, StoreError> {
+    Ok(on_read!(db, |pool| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM codes WHERE customer = $1 OR (customer = $2 AND shared = 1)"
+    )
+    .bind(customer)
+    .bind(SHARING_CUSTOMER)
+    .fetch_one(pool)
+    .await)?)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InsertError {
+    #[error("the code exists")]
+    Exists,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Inserts a code; the primary key decides a race between two creates of one code.
+pub async fn insert(tx: &mut Tx, record: &CodeRecord) -> Result<(), InsertError> {
+    let done = on_tx!(tx, |conn| bind_record!(sqlx::query(&INSERT), record).execute(conn).await.map(|_| ()));
+    match done {
+        Ok(()) => Ok(()),
+        Err(err) if is_unique_violation(&err, "codes_pkey") => Err(InsertError::Exists),
+        Err(err) => Err(InsertError::Store(err.into())),
+    }
+}
+
+/// Replaces every field of an existing code (found by customer and code).
+pub async fn update(tx: &mut Tx, record: &CodeRecord) -> Result<bool, StoreError> {
+    let rows =
+        on_tx!(tx, |conn| bind_record!(sqlx::query(&UPDATE), record).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(rows == 1)
+}
+
+pub async fn delete(tx: &mut Tx, customer: i64, code: &str) -> Result<bool, StoreError> {
+    let rows = on_tx!(tx, |conn| sqlx::query("DELETE FROM codes WHERE customer = $1 AND code = $2")
+        .bind(customer)
+        .bind(code)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(rows == 1)
+}
+
+/// Whether `number` is a number of the inventory owned by `customer`. The
+/// inventory arrives with `numbers/system/create`; until then there are none.
+pub async fn number_owned(_db: &Db, _customer: i64, _number: &str) -> Result<bool, StoreError> {
+    Ok(false)
+}
