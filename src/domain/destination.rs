@@ -157,7 +157,6 @@ fn is_sip_uri(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::DestinationType as T;
-    use super::*;
 
     #[test]
     fn grammar_of_each_type() {

@@ -4,6 +4,7 @@
 mod common;
 
 mod auth;
+mod codes;
 mod process;
 mod schema;
 mod security;
