@@ -368,13 +368,10 @@ async fn create(ctx: Ctx) -> CallResult {
         if !store::plans::allows_one_more(tx, customer, Feature::Codes).await? {
             return Err(ApiError::PlanForbids);
         }
-        let exists = || ApiError::invalid("code", "This feature code already exists.");
-        if store::codes::get_in(tx, customer, &record.code).await?.is_some() {
-            return Err(exists());
-        }
+        // The primary key is the one judge of an existing code, racing or not.
         match store::codes::insert(tx, &record).await {
             Ok(()) => Ok(Reply::Done),
-            Err(InsertError::Exists) => Err(exists()),
+            Err(InsertError::Exists) => Err(ApiError::invalid("code", "This feature code already exists.")),
             Err(InsertError::Store(err)) => Err(err.into()),
         }
     })

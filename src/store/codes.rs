@@ -148,12 +148,6 @@ pub async fn get(db: &Db, customer: i64, code: &str) -> Result<Option<CodeRecord
     Ok(on_read!(db, |pool| sqlx::query_as(&sql).bind(customer).bind(code).fetch_optional(pool).await)?)
 }
 
-/// The same as [`get`], inside a write transaction (it sees the transaction's own rows).
-pub async fn get_in(tx: &mut Tx, customer: i64, code: &str) -> Result<Option<CodeRecord>, StoreError> {
-    let sql = format!("SELECT {} FROM codes WHERE customer = $1 AND code = $2", *COLUMNS);
-    Ok(on_tx!(tx, |conn| sqlx::query_as(&sql).bind(customer).bind(code).fetch_optional(conn).await)?)
-}
-
 /// A customer's own codes plus those the system owner shares, in `sort` order (bytewise).
 pub async fn list(db: &Db, customer: i64, sort: Sort, window: &ListWindow) -> Result<Vec<CodeRecord>, StoreError> {
     let order = window.order();

@@ -109,39 +109,29 @@ impl Feature {
 /// Whether `customer`'s plan lets it hold one more of `feature`, decided inside
 /// the transaction that will add it.
 ///
-/// Racing creates for one customer must count one after another: on PostgreSQL
-/// the customer's row is locked first (`FOR UPDATE`), so the second racer counts
-/// only after the first has committed or rolled back; on SQLite the single
-/// writer connection already runs write transactions one at a time.
+/// A plan without a finite limit needs no count and no lock. Otherwise racing
+/// creates for one customer must count one after another: on PostgreSQL the
+/// customer's row is locked (`FOR UPDATE`), so the second racer counts only
+/// after the first has committed or rolled back; on SQLite the single writer
+/// connection already runs write transactions one at a time.
 pub async fn allows_one_more(tx: &mut Tx, customer: i64, feature: Feature) -> Result<bool, StoreError> {
-    let plan: Option<i64> = match tx {
-        Tx::Postgres(pg) => {
-            sqlx::query_scalar("SELECT plan FROM customers WHERE id = $1 FOR UPDATE")
-                .bind(customer)
-                .fetch_optional(&mut **pg)
-                .await?
-        }
-        Tx::Sqlite(lite) => {
-            sqlx::query_scalar("SELECT plan FROM customers WHERE id = $1")
-                .bind(customer)
-                .fetch_optional(&mut **lite)
-                .await?
-        }
+    let limit: Option<(i64, Option<i64>)> = on_tx!(tx, |conn| sqlx::query_as(
+        "SELECT c.plan, f.maximum FROM customers c \
+         LEFT JOIN plan_features f ON f.plan = c.plan AND f.feature = $2 WHERE c.id = $1"
+    )
+    .bind(customer)
+    .bind(feature.key())
+    .fetch_optional(conn)
+    .await)?;
+    let maximum = match limit {
+        None => return Ok(false),
+        Some((_, None | Some(-1))) => return Ok(true),
+        Some((_, Some(maximum))) if maximum <= 0 => return Ok(false),
+        Some((_, Some(maximum))) => maximum,
     };
-    let Some(plan) = plan else { return Ok(false) };
-    let maximum: Option<i64> =
-        on_tx!(tx, |conn| sqlx::query_scalar("SELECT maximum FROM plan_features WHERE plan = $1 AND feature = $2")
-            .bind(plan)
-            .bind(feature.key())
-            .fetch_optional(conn)
-            .await)?;
-    match maximum {
-        None | Some(-1) => Ok(true),
-        Some(maximum) if maximum <= 0 => Ok(false),
-        Some(maximum) => {
-            let held: i64 =
-                on_tx!(tx, |conn| sqlx::query_scalar(feature.count_sql()).bind(customer).fetch_one(conn).await)?;
-            Ok(held < maximum)
-        }
+    if let Tx::Postgres(pg) = tx {
+        sqlx::query("SELECT id FROM customers WHERE id = $1 FOR UPDATE").bind(customer).execute(&mut **pg).await?;
     }
+    let held: i64 = on_tx!(tx, |conn| sqlx::query_scalar(feature.count_sql()).bind(customer).fetch_one(conn).await)?;
+    Ok(held < maximum)
 }
