@@ -57,6 +57,10 @@ pub struct AuthStats {
 
 pub struct Authenticator {
     pub passwords: Passwords,
+    /// Concurrent misses for one credential check the password once: the
+    /// others wait on the same lock and then find the cache filled. Sharded
+    /// by key, so unrelated logins rarely wait on each other.
+    in_progress: Vec<tokio::sync::Mutex<()>>,
     pub cache: CredentialCache,
     pub throttle: Throttle,
     pub clock: Clock,
@@ -67,6 +71,7 @@ impl Authenticator {
     pub fn new(settings: &crate::settings::AuthSettings) -> Self {
         Self {
             passwords: Passwords::new(settings.max_concurrent_hashes),
+            in_progress: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
             cache: CredentialCache::new(Duration::from_secs(settings.cache_ttl_secs), settings.cache_capacity),
             throttle: Throttle::new(
                 settings.max_failures,
@@ -76,6 +81,28 @@ impl Authenticator {
             clock: Clock::default(),
             stats: AuthStats::default(),
         }
+    }
+
+    fn count_hit(&self) -> bool {
+        self.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    /// The full argon2 check (against the dummy hash when there is no person);
+    /// a success is remembered.
+    async fn verify_and_remember(
+        &self,
+        key: cache::CacheKey,
+        hash: Option<&str>,
+        password: String,
+        now: Duration,
+    ) -> bool {
+        self.stats.cache_misses.fetch_add(1, Ordering::Relaxed);
+        let verified = self.passwords.verify(hash.map(str::to_string), password).await;
+        if let (true, Some(hash)) = (verified, hash) {
+            self.cache.remember(key, hash.to_string(), now);
+        }
+        verified
     }
 
     /// Checks credentials. Anything wrong or missing is the same 401; a
@@ -99,20 +126,18 @@ impl Authenticator {
         // is what ends a cached entry when the password changes.
         let login = store::auth::find_login(db, &username).await?;
         let key = self.cache.key(&username, &password);
-        let verified = match &login {
-            Some(login) if self.cache.hit(&key, &login.password_hash, now) => {
-                self.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
-                true
-            }
-            _ => {
-                self.stats.cache_misses.fetch_add(1, Ordering::Relaxed);
-                let hash = login.as_ref().map(|l| l.password_hash.clone());
-                let verified = self.passwords.verify(hash.clone(), password).await;
-                if let (true, Some(hash)) = (verified, hash) {
-                    self.cache.remember(key, hash, now);
+        let hash = login.as_ref().map(|l| l.password_hash.as_str());
+        let verified = match hash {
+            Some(hash) if self.cache.hit(&key, hash, now) => self.count_hit(),
+            Some(hash) if self.cache.enabled() => {
+                let _guard = self.in_progress[usize::from(key[0]) % self.in_progress.len()].lock().await;
+                if self.cache.hit(&key, hash, now) {
+                    self.count_hit()
+                } else {
+                    self.verify_and_remember(key, Some(hash), password, now).await
                 }
-                verified
             }
+            _ => self.verify_and_remember(key, hash, password, now).await,
         };
         let Some(login) = login.filter(|_| verified) else {
             self.throttle.record_failure(&username, client, now);

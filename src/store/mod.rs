@@ -28,6 +28,10 @@ use sqlx::{
 
 use crate::settings::Settings;
 
+/// How long a pooled PostgreSQL connection may sit unused before it is
+/// checked with a ping on its next use.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(5);
+
 #[derive(Clone, Debug)]
 pub enum Db {
     Sqlite(SqliteDb),
@@ -161,6 +165,18 @@ impl Db {
             let pool = PgPoolOptions::new()
                 .max_connections(settings.database.max_connections)
                 .acquire_timeout(acquire)
+                // sqlx pings every connection it hands out by default: a round
+                // trip per acquire. Only a connection idle for a while (which
+                // may have died with a database restart) is worth the check.
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for > IDLE_BEFORE_PING {
+                            sqlx::Connection::ping(conn).await?;
+                        }
+                        Ok(true)
+                    })
+                })
                 .connect_with(options)
                 .await?;
             Ok(Self::Postgres(pool))

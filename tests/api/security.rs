@@ -86,6 +86,16 @@ both_databases! {
         app.call_as(ADMIN, "brand-new-Password", "roles/list", &[]).await.expect("200");
     }
 
+    async fn simultaneous_first_calls_check_the_password_once(backend) {
+        let app = TestApp::spawn(backend).await;
+        let calls = (0..16).map(|_| app.admin("roles/list", &[]));
+        for answer in futures_util::future::join_all(calls).await {
+            answer.expect("200");
+        }
+        assert_eq!(app.state.auth.stats.cache_misses.load(Ordering::Relaxed), 1);
+        assert_eq!(hits(&app), 15);
+    }
+
     async fn cache_entries_expire(backend) {
         let app = TestApp::spawn_with(backend, |s| s.auth.cache_ttl_secs = 60).await;
         app.admin("roles/list", &[]).await.expect("200");

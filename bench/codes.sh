@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# codes/create over HTTP (keep-alive, one authenticated person, unique codes)
+# at 32 and 64 clients, against pgbench inserting single rows into the same
+# codes table at the same concurrency, in the same run.
+#
+#   bench/codes.sh [sqlite|postgres] [seconds]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+backend="${1:-postgres}"
+secs="${2:-10}"
+pw="bench-Password-1"
+port=18182
+
+cargo build --release -q
+work="$(mktemp -d)"
+pg_db="switchyard_bench_$$"
+cleanup() {
+  [ -n "${server:-}" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
+  psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# pgbench's table lives in a PostgreSQL database migrated by Switchyard itself,
+# so that it has exactly the server's columns, key and indexes.
+psql -q -h 127.0.0.1 -U postgres -d postgres -c "CREATE DATABASE $pg_db"
+pg_url="postgres://postgres@127.0.0.1:5432/$pg_db"
+target/release/switchyard migrate --database-url "$pg_url" >/dev/null 2>&1
+if [ "$backend" = postgres ]; then url="$pg_url"; else url="sqlite://$work/bench.db"; fi
+
+SWITCHYARD_ADMIN_PASSWORD="$pw" SWITCHYARD_LOG__LEVEL=warn \
+  target/release/switchyard serve --listen "127.0.0.1:$port" --database-url "$url" >"$work/server.log" 2>&1 &
+server=$!
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
+
+cat >"$work/create.lua" <<LUA
+local threads = 0
+function setup(thread) thread:set("base", (threads + 1) * 100000000); threads = threads + 1 end
+local n = 0
+function request()
+  n = n + 1
+  return wrk.format("GET", "/api/json/codes/create?auth_username=admin;auth_password=$pw;code=" .. (base + n) .. ";dtype=phone;dnumber=1234567")
+end
+function done(summary, latency, requests)
+  io.write(string.format("wrk: %.0f rps, p50 %.2f ms, p99 %.2f ms, errors %d\n",
+    summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout))
+end
+LUA
+
+psql -q -h 127.0.0.1 -U postgres -d "$pg_db" -c "CREATE SEQUENCE bench_codes START 1"
+cat >"$work/insert.sql" <<'SQL'
+INSERT INTO codes (customer, code, dtype, dnumber, description, direct, fax_detect, fax_dtype, fax_dnumber, language,
+  maximum_seconds, music, owner, panel, password, play_message, recordgroup, ringtone, routing, screen, shared, sname,
+  sname_action, text_dtype, text_dnumber, update_routing, created)
+VALUES (2, nextval('bench_codes')::text, 'phone', '1234567', '', 0, 0, '', '', '', -1, 0, 0, 0, '', 0, 0, '', '', 0, 0, '',
+  'replace', 'none', '', 0, 1795000000);
+SQL
+
+pgbench_run() {
+  local clients=$1
+  (cd "$work" && rm -f pgbench_log.* && pgbench -n -h 127.0.0.1 -U postgres -c "$clients" -j 2 -T "$secs" -l -f insert.sql "$pg_db" >pgbench.txt 2>&1)
+  local tps
+  tps=$(awk '/^tps/ {print $3; exit}' "$work/pgbench.txt")
+  # Per-transaction latency (microseconds) is the third column of pgbench's log.
+  cat "$work"/pgbench_log.* | awk '{print $3}' | sort -n >"$work/lat.txt"
+  local count p50 p99
+  count=$(wc -l <"$work/lat.txt")
+  p50=$(awk -v n="$count" 'NR == int(n * 0.50) + 1 {printf "%.2f", $1 / 1000; exit}' "$work/lat.txt")
+  p99=$(awk -v n="$count" 'NR == int(n * 0.99) + 1 {printf "%.2f", $1 / 1000; exit}' "$work/lat.txt")
+  printf "pgbench: %.0f tps, p50 %s ms, p99 %s ms\n" "$tps" "$p50" "$p99"
+}
+
+echo "backend=$backend duration=${secs}s per run"
+for clients in 32 64; do
+  http=$(wrk -t2 -c"$clients" -d"${secs}s" -s "$work/create.lua" "http://127.0.0.1:$port/" | grep '^wrk:')
+  base=$(pgbench_run "$clients")
+  ratio=$(awk -v a="$(echo "$http" | awk '{print $2}')" -v b="$(echo "$base" | awk '{print $2}')" 'BEGIN {printf "%.2f", a / b}')
+  echo "clients=$clients  switchyard $http"
+  echo "clients=$clients  $base"
+  echo "clients=$clients  ratio switchyard/pgbench: $ratio"
+done
+if [ "$backend" = postgres ]; then
+  created=$(psql -qtA -h 127.0.0.1 -U postgres -d "$pg_db" -c "SELECT COUNT(*) FROM codes WHERE customer = 1")
+else
+  created=$(sqlite3 "$work/bench.db" "SELECT COUNT(*) FROM codes")
+fi
+echo "codes created through the API: $created"
