@@ -312,7 +312,7 @@ async fn check_references(
             continue;
         }
         match DestinationType::parse_fax(dtype) {
-            Some(DestinationType::Number) if !store::codes::number_owned(db, customer, dnumber).await? => {
+            Some(DestinationType::Number) if !store::numbers::owned_by(db, customer, dnumber).await? => {
                 input.error(number_key, "This number is not in the customer's inventory.");
             }
             Some(DestinationType::Code) if *dnumber == r.code => {

@@ -66,6 +66,11 @@ impl<'a> Input<'a> {
         parsed
     }
 
+    /// An integer filter: `None` when absent or empty (no filter).
+    pub fn filter_int(&mut self, key: &str) -> Option<i64> {
+        self.int(key, 0).filter(|_| self.params.get(key) != Some(""))
+    }
+
     /// An integer that must be given and not empty.
     pub fn required_int(&mut self, key: &str) -> Option<i64> {
         match self.params.get(key) {

@@ -7,6 +7,8 @@ pub mod codes;
 pub mod customers;
 pub mod groups;
 pub mod input;
+pub mod inventory;
+pub mod numbers;
 pub mod people;
 pub mod plans;
 pub mod roles;
@@ -115,9 +117,18 @@ pub struct Registry(HashMap<&'static str, &'static CallSpec>);
 
 impl Registry {
     pub fn new() -> Self {
-        let all = [roles::CALLS, plans::CALLS, customers::CALLS, people::CALLS, groups::CALLS, codes::CALLS]
-            .into_iter()
-            .flatten();
+        let all = [
+            roles::CALLS,
+            plans::CALLS,
+            customers::CALLS,
+            people::CALLS,
+            groups::CALLS,
+            codes::CALLS,
+            inventory::CALLS,
+            numbers::CALLS,
+        ]
+        .into_iter()
+        .flatten();
         let mut map = HashMap::new();
         for spec in all {
             assert!(map.insert(spec.name, spec).is_none(), "call {} registered twice", spec.name);

@@ -2,6 +2,7 @@
 //! whether a value is well-formed, and owns its unit tests.
 
 pub mod destination;
+pub mod numbers;
 
 /// The ring tones a feature code may force.
 pub const RINGTONES: [&str; 11] = [

@@ -22,6 +22,9 @@ pub enum Reply {
     Validated,
     /// 200 with `data`.
     Data(Value),
+    /// 200 with `data` an array whose rows arrive as comma-separated JSON
+    /// chunks, sent as they come rather than built up in memory first.
+    Rows(crate::store::numbers::RowChunks),
 }
 
 /// The envelope code sent, kept on the response so the request log can report it.
@@ -51,6 +54,7 @@ pub fn render(outcome: Result<Reply, ApiError>, mode: HttpStatusMode) -> Respons
         Ok(Reply::Done) => envelope(StatusCode::OK, 204, &[("", "OK")], None),
         Ok(Reply::Validated) => envelope(StatusCode::OK, 201, &[("", "Input passed validation.")], None),
         Ok(Reply::Data(data)) => envelope(StatusCode::OK, 200, &[("", "OK")], Some(&data)),
+        Ok(Reply::Rows(chunks)) => streamed_rows(chunks),
         Err(err) => render_error(&err, mode),
     }
 }
@@ -92,6 +96,23 @@ pub fn render_error(err: &ApiError, mode: HttpStatusMode) -> Response {
         ApiError::Unavailable(cause) => tracing::warn!(%cause, "database unavailable"),
         _ => {}
     }
+    response
+}
+
+/// The envelope around a streamed array: the head, the rows as they come, the
+/// tail. An error from the rows ends the body, and with it the connection, so
+/// the client sees truncated JSON rather than a complete-looking answer.
+fn streamed_rows(chunks: crate::store::numbers::RowChunks) -> Response {
+    use futures_util::StreamExt;
+    const HEAD: &str = r#"{"responses":[{"code":"200","key":"","message":"OK"}],"data":["#;
+    let rows =
+        futures_util::stream::unfold(chunks, |mut chunks| async move { chunks.recv().await.map(|c| (c, chunks)) });
+    let body = futures_util::stream::once(async { Ok(bytes::Bytes::from_static(HEAD.as_bytes())) })
+        .chain(rows)
+        .chain(futures_util::stream::once(async { Ok(bytes::Bytes::from_static(b"]}")) }));
+    let mut response = Response::new(Body::from_stream(body));
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.extensions_mut().insert(EnvelopeCode(200));
     response
 }
 

@@ -210,9 +210,3 @@ pub async fn delete(tx: &mut Tx, customer: i64, code: &str) -> Result<bool, Stor
         .map(|r| r.rows_affected()))?;
     Ok(rows == 1)
 }
-
-/// Whether `number` is a number of the inventory owned by `customer`. The
-/// inventory arrives with `numbers/system/create`; until then there are none.
-pub async fn number_owned(_db: &Db, _customer: i64, _number: &str) -> Result<bool, StoreError> {
-    Ok(false)
-}

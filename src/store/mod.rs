@@ -14,6 +14,8 @@ pub mod bootstrap;
 pub mod codes;
 pub mod customers;
 pub mod groups;
+pub mod inventory;
+pub mod numbers;
 pub mod people;
 pub mod plans;
 pub mod roles;

@@ -1,0 +1,495 @@
+//! The number inventory: set-based bulk adds of up to a million numbers
+//! (PostgreSQL `COPY`, SQLite multi-row `INSERT ... SELECT` in large chunks),
+//! generated and sent in chunks so memory does not grow with the range, all in
+//! one transaction; and a list that streams its rows.
+
+use bytes::Bytes;
+use futures_util::TryStreamExt;
+use serde::Serialize;
+use sqlx::{PgConnection, Postgres, pool::PoolConnection};
+use tokio::sync::mpsc;
+
+use super::{Db, ListWindow, StoreError, Tx, is_unique_violation, now_epoch};
+use crate::{
+    domain::numbers::{AliasSequence, NumberRange},
+    on_read, on_tx,
+};
+
+/// A number as stored and as answered.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct NumberRow {
+    pub number: String,
+    pub class: i64,
+    pub ingroup: i64,
+    pub customer: i64,
+    pub region: i64,
+    pub alias: String,
+    pub stype: String,
+    pub batch: i64,
+    pub created: i64,
+}
+
+const COLUMNS: &str = "number, class, ingroup, customer, region, alias, stype, batch, created";
+
+/// Bytes of COPY data sent to PostgreSQL at a time.
+const COPY_CHUNK_BYTES: usize = 256 * 1024;
+/// Rows per SQLite INSERT statement (two bound values each).
+const SQLITE_CHUNK_ROWS: u64 = 4000;
+/// How many existing numbers a conflict message names at most (compressed).
+pub const SAMPLE: i64 = 100;
+
+/// What numbers/system/create adds.
+pub struct NewNumbers {
+    pub range: NumberRange,
+    pub alias: Option<AliasSequence>,
+    pub class: i64,
+    pub ingroup: i64,
+    pub customer: i64,
+    pub region: i64,
+    pub stype: String,
+    /// `existing=skip`: leave existing numbers alone instead of refusing.
+    pub skip_existing: bool,
+    /// `charge_customer=1`: record one charge entry.
+    pub charge: bool,
+    pub person: i64,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Added {
+    /// The numbers were added (fewer than the range with `existing=skip`).
+    Count(u64),
+    /// Nothing was added: this many of the range exist; the first few given.
+    Existing { count: i64, first: Vec<String> },
+}
+
+const IN_RANGE: &str = "number >= $1 AND number <= $2 AND length(number) = $3";
+
+/// How many numbers of `$range` exist, and the first [`SAMPLE`] of them, on
+/// `$executor` (evaluated once per query). Numbers of one width sort like
+/// their values, so both queries are range scans of the key.
+macro_rules! existing_in {
+    ($executor:expr, $range:expr) => {{
+        let (first, last, width) = ($range.first(), $range.last(), $range.width() as i64);
+        let count: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM numbers WHERE {IN_RANGE}"))
+            .bind(&first)
+            .bind(&last)
+            .bind(width)
+            .fetch_one($executor)
+            .await?;
+        let sample: Vec<String> = if count == 0 {
+            Vec::new()
+        } else {
+            sqlx::query_scalar(&format!("SELECT number FROM numbers WHERE {IN_RANGE} ORDER BY number LIMIT {SAMPLE}"))
+                .bind(&first)
+                .bind(&last)
+                .bind(width)
+                .fetch_all($executor)
+                .await?
+        };
+        (count, sample)
+    }};
+}
+
+/// How many numbers of `range` exist, and the first few of them.
+pub async fn existing(db: &Db, range: &NumberRange) -> Result<(i64, Vec<String>), StoreError> {
+    Ok(on_read!(db, |pool| existing_in!(pool, range)))
+}
+
+/// Adds a range all or nothing.
+pub async fn add(db: &Db, new: &NewNumbers) -> Result<Added, StoreError> {
+    match db {
+        Db::Postgres(pool) => {
+            let outcome = add_postgres(Exclusive(Some(pool.acquire().await?)), new).await;
+            match outcome {
+                // Another call added part of the range between our check and our COPY:
+                // the key decided, and nothing of ours was written.
+                Err(err) if matches!(&err, StoreError::Other(e) if is_unique_violation(e, "numbers_pkey")) => {
+                    let (count, first) = existing(db, &new.range).await?;
+                    Ok(Added::Existing { count: count.max(1), first })
+                }
+                other => other,
+            }
+        }
+        Db::Sqlite(_) => add_sqlite(db, new).await,
+    }
+}
+
+/// A pooled connection used outside sqlx's `Transaction`, as COPY needs the
+/// bare connection. Unless released after a clean COMMIT or ROLLBACK, it is
+/// closed rather than returned to the pool: after a failed COPY its protocol
+/// state cannot be trusted, and a call cancelled half-way may have left a
+/// transaction open (closing it makes PostgreSQL roll that back).
+struct Exclusive(Option<PoolConnection<Postgres>>);
+
+impl Exclusive {
+    fn conn(&mut self) -> &mut PgConnection {
+        self.0.as_mut().expect("used before release")
+    }
+
+    fn release(mut self) {
+        drop(self.0.take());
+    }
+}
+
+impl Drop for Exclusive {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take() {
+            drop(conn.detach());
+        }
+    }
+}
+
+async fn add_postgres(mut session: Exclusive, new: &NewNumbers) -> Result<Added, StoreError> {
+    let conn = session.conn();
+    sqlx::query("BEGIN").execute(&mut *conn).await?;
+    if !new.skip_existing {
+        let (count, first) = existing_in!(&mut *conn, new.range);
+        if count > 0 {
+            sqlx::query("ROLLBACK").execute(&mut *conn).await?;
+            session.release();
+            return Ok(Added::Existing { count, first });
+        }
+    }
+    let batch: i64 = sqlx::query_scalar("INSERT INTO number_batches (person, created) VALUES ($1, $2) RETURNING id")
+        .bind(new.person)
+        .bind(now_epoch())
+        .fetch_one(&mut *conn)
+        .await?;
+    // With `existing=skip` the rows go to a scratch table first, so that the
+    // insert into `numbers` can pass over the ones that exist.
+    let target = if new.skip_existing {
+        sqlx::query("CREATE TEMP TABLE numbers_import (LIKE numbers) ON COMMIT DROP").execute(&mut *conn).await?;
+        "numbers_import"
+    } else {
+        "numbers"
+    };
+    let mut copy = conn.copy_in_raw(&format!("COPY {target} ({COLUMNS}) FROM STDIN")).await?;
+    let constants = format!("\t{}\t{}\t{}\t{}\t", new.class, new.ingroup, new.customer, new.region);
+    let tail = format!("\t{}\t{batch}\t{}\n", new.stype, now_epoch());
+    let mut chunk = Vec::with_capacity(COPY_CHUNK_BYTES + 256);
+    for k in 0..new.range.count() {
+        chunk.extend_from_slice(new.range.number(k).as_bytes());
+        chunk.extend_from_slice(constants.as_bytes());
+        if let Some(alias) = &new.alias {
+            chunk.extend_from_slice(alias.alias(k).as_bytes());
+        }
+        chunk.extend_from_slice(tail.as_bytes());
+        if chunk.len() >= COPY_CHUNK_BYTES {
+            copy.send(chunk.as_slice()).await?;
+            chunk.clear();
+        }
+    }
+    if !chunk.is_empty() {
+        copy.send(chunk.as_slice()).await?;
+    }
+    let copied = copy.finish().await?;
+    let added = if new.skip_existing {
+        sqlx::query(&format!(
+            "INSERT INTO numbers ({COLUMNS}) SELECT {COLUMNS} FROM numbers_import ON CONFLICT (number) DO NOTHING"
+        ))
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
+    } else {
+        copied
+    };
+    if new.charge {
+        record_charge_pg(conn, new, added, batch).await?;
+    }
+    sqlx::query("COMMIT").execute(&mut *conn).await?;
+    session.release();
+    Ok(Added::Count(added))
+}
+
+const CHARGE: &str = "INSERT INTO number_charges (customer, class, count, batch, created) VALUES ($1, $2, $3, $4, $5)";
+
+async fn record_charge_pg(conn: &mut PgConnection, new: &NewNumbers, count: u64, batch: i64) -> Result<(), StoreError> {
+    sqlx::query(CHARGE)
+        .bind(new.customer)
+        .bind(new.class)
+        .bind(count as i64)
+        .bind(batch)
+        .bind(now_epoch())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// SQLite: one write transaction on the single writer, so no other write can
+/// come between the check and the insert; rows go in as multi-row
+/// `INSERT ... SELECT ... FROM (VALUES ...)` statements of a few thousand rows,
+/// binding only the number and the alias of each.
+async fn add_sqlite(db: &Db, new: &NewNumbers) -> Result<Added, StoreError> {
+    let mut tx = db.begin().await?;
+    let Tx::Sqlite(lite) = &mut tx else { unreachable!("called for SQLite only") };
+    let conn = &mut **lite;
+    if !new.skip_existing {
+        let (count, sample) = existing_in!(&mut *conn, new.range);
+        if count > 0 {
+            return Ok(Added::Existing { count, first: sample });
+        }
+    }
+    let now = now_epoch();
+    let batch: i64 = sqlx::query_scalar("INSERT INTO number_batches (person, created) VALUES ($1, $2) RETURNING id")
+        .bind(new.person)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?;
+    let verb = if new.skip_existing { "INSERT OR IGNORE" } else { "INSERT" };
+    let statement = |rows: u64| {
+        let values: Vec<String> = (0..rows).map(|i| format!("(${}, ${})", 8 + 2 * i, 9 + 2 * i)).collect();
+        format!(
+            "{verb} INTO numbers ({COLUMNS}) SELECT column1, $1, $2, $3, $4, column2, $5, $6, $7 FROM (VALUES {})",
+            values.join(", ")
+        )
+    };
+    let full = statement(SQLITE_CHUNK_ROWS);
+    let mut added = 0;
+    let mut k = 0;
+    while k < new.range.count() {
+        let rows = SQLITE_CHUNK_ROWS.min(new.range.count() - k);
+        let partial;
+        let sql = if rows == SQLITE_CHUNK_ROWS {
+            &full
+        } else {
+            partial = statement(rows);
+            &partial
+        };
+        let mut query = sqlx::query(sql)
+            .bind(new.class)
+            .bind(new.ingroup)
+            .bind(new.customer)
+            .bind(new.region)
+            .bind(&new.stype)
+            .bind(batch)
+            .bind(now);
+        for i in k..k + rows {
+            query = query.bind(new.range.number(i)).bind(new.alias.map(|a| a.alias(i)).unwrap_or_default());
+        }
+        added += query.execute(&mut *conn).await?.rows_affected();
+        k += rows;
+    }
+    if new.charge {
+        sqlx::query(CHARGE)
+            .bind(new.customer)
+            .bind(new.class)
+            .bind(added as i64)
+            .bind(batch)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(Added::Count(added))
+}
+
+pub async fn get(db: &Db, number: &str) -> Result<Option<NumberRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM numbers WHERE number = $1");
+    Ok(on_read!(db, |pool| sqlx::query_as(&sql).bind(number).fetch_optional(pool).await)?)
+}
+
+/// Whether `number` is in the inventory and owned by `customer`.
+pub async fn owned_by(db: &Db, customer: i64, number: &str) -> Result<bool, StoreError> {
+    let found: Option<String> =
+        on_read!(db, |pool| sqlx::query_scalar("SELECT number FROM numbers WHERE number = $1 AND customer = $2")
+            .bind(number)
+            .bind(customer)
+            .fetch_optional(pool)
+            .await)?;
+    Ok(found.is_some())
+}
+
+/// The fields numbers/system/update may change (`None` keeps the value).
+#[derive(Debug, Default)]
+pub struct NumberChanges {
+    pub alias: Option<String>,
+    pub class: Option<i64>,
+    pub customer: Option<i64>,
+    pub region: Option<i64>,
+}
+
+pub async fn update(tx: &mut Tx, number: &str, changes: &NumberChanges) -> Result<bool, StoreError> {
+    let rows = on_tx!(tx, |conn| sqlx::query(
+        "UPDATE numbers SET alias = COALESCE($2, alias), class = COALESCE($3, class), \
+         customer = COALESCE($4, customer), region = COALESCE($5, region) WHERE number = $1"
+    )
+    .bind(number)
+    .bind(&changes.alias)
+    .bind(changes.class)
+    .bind(changes.customer)
+    .bind(changes.region)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(rows == 1)
+}
+
+/// What numbers/system/delete removes.
+pub enum Doomed<'a> {
+    Range { range: &'a NumberRange, skip_missing: bool },
+    Batch(i64),
+}
+
+/// Deletes all or nothing: `None` when a number of the range is missing (and
+/// missing ones are not to be skipped), or nothing matched.
+pub async fn delete(tx: &mut Tx, doomed: &Doomed<'_>) -> Result<Option<u64>, StoreError> {
+    let deleted = match doomed {
+        Doomed::Range { range, skip_missing } => {
+            let (first, last, width) = (range.first(), range.last(), range.width() as i64);
+            let sql = format!("DELETE FROM numbers WHERE {IN_RANGE}");
+            let deleted = on_tx!(tx, |conn| sqlx::query(&sql)
+                .bind(&first)
+                .bind(&last)
+                .bind(width)
+                .execute(conn)
+                .await
+                .map(|r| r.rows_affected()))?;
+            // The transaction is rolled back by the caller when this is refused.
+            if !skip_missing && deleted != range.count() {
+                return Ok(None);
+            }
+            deleted
+        }
+        Doomed::Batch(batch) => on_tx!(tx, |conn| sqlx::query("DELETE FROM numbers WHERE batch = $1")
+            .bind(*batch)
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected()))?,
+    };
+    Ok((deleted > 0).then_some(deleted))
+}
+
+/// The filters of numbers/system/list and numbers/list.
+#[derive(Debug, Default, Clone)]
+pub struct NumberFilter {
+    /// Only numbers with a customer.
+    pub assigned: bool,
+    pub class: Option<i64>,
+    pub ingroup: Option<i64>,
+    pub region: Option<i64>,
+    pub customer: Option<i64>,
+    pub batch: Option<i64>,
+    /// A substring of the number (not a pattern: `%` and `_` are themselves).
+    pub search: Option<String>,
+}
+
+enum Bind {
+    Int(i64),
+    Text(String),
+}
+
+impl NumberFilter {
+    /// ` WHERE ...` and the values it binds, `$1` onward.
+    fn clause(&self, db: &Db) -> (String, Vec<Bind>) {
+        let mut conditions = Vec::new();
+        let mut binds = Vec::new();
+        if self.assigned {
+            conditions.push("customer <> 0".to_string());
+        }
+        for (column, value) in [
+            ("class", self.class),
+            ("ingroup", self.ingroup),
+            ("region", self.region),
+            ("customer", self.customer),
+            ("batch", self.batch),
+        ] {
+            if let Some(value) = value {
+                binds.push(Bind::Int(value));
+                conditions.push(format!("{column} = ${}", binds.len()));
+            }
+        }
+        if let Some(search) = &self.search {
+            binds.push(Bind::Text(search.clone()));
+            let find = match db {
+                Db::Sqlite(_) => "instr(number, $N) > 0",
+                Db::Postgres(_) => "strpos(number, $N) > 0",
+            };
+            conditions.push(find.replace("$N", &format!("${}", binds.len())));
+        }
+        let clause = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
+        (clause, binds)
+    }
+}
+
+macro_rules! bind_all {
+    ($query:expr, $binds:expr) => {{
+        let mut query = $query;
+        for bind in $binds {
+            query = match bind {
+                Bind::Int(value) => query.bind(*value),
+                Bind::Text(value) => query.bind(value.clone()),
+            };
+        }
+        query
+    }};
+}
+
+pub async fn count(db: &Db, filter: &NumberFilter) -> Result<i64, StoreError> {
+    let (clause, binds) = filter.clause(db);
+    let sql = format!("SELECT COUNT(*) FROM numbers{clause}");
+    Ok(on_read!(db, |pool| bind_all!(sqlx::query_scalar(&sql), &binds).fetch_one(pool).await)?)
+}
+
+/// The rows of a list as JSON text, comma-separated, in chunks.
+pub type RowChunks = mpsc::Receiver<Result<Bytes, std::io::Error>>;
+
+/// JSON text sent to the client at a time.
+const STREAM_CHUNK_BYTES: usize = 64 * 1024;
+
+/// Streams the matching numbers, sorted by number, as JSON objects separated
+/// by commas. A connection is taken before this returns (so an unreachable
+/// database is still an ordinary 503); then a task reads rows one at a time
+/// and hands over chunks through a small channel, so neither the rows nor
+/// their JSON pile up in memory. A failure part-way ends the stream with an
+/// error, which ends the HTTP connection.
+pub async fn stream(db: &Db, filter: &NumberFilter, window: &ListWindow) -> Result<RowChunks, StoreError> {
+    let (clause, mut binds) = filter.clause(db);
+    binds.push(Bind::Int(window.limit_or_all()));
+    binds.push(Bind::Int(window.offset));
+    let sql = format!(
+        "SELECT {COLUMNS} FROM numbers{clause} ORDER BY number {} LIMIT ${} OFFSET ${}",
+        window.order(),
+        binds.len() - 1,
+        binds.len()
+    );
+    let (sender, receiver) = mpsc::channel(4);
+    macro_rules! produce {
+        ($conn:expr) => {{
+            let mut conn = $conn;
+            tokio::spawn(async move {
+                let result: Result<(), sqlx::Error> = async {
+                    let mut rows = bind_all!(sqlx::query_as::<_, NumberRow>(&sql), &binds).fetch(&mut *conn);
+                    let mut chunk = Vec::with_capacity(STREAM_CHUNK_BYTES + 512);
+                    let mut first = true;
+                    while let Some(row) = rows.try_next().await? {
+                        if !first {
+                            chunk.push(b',');
+                        }
+                        first = false;
+                        serde_json::to_writer(&mut chunk, &row).expect("a number row serialises");
+                        if chunk.len() >= STREAM_CHUNK_BYTES {
+                            let full = std::mem::replace(&mut chunk, Vec::with_capacity(STREAM_CHUNK_BYTES + 512));
+                            if sender.send(Ok(Bytes::from(full))).await.is_err() {
+                                return Ok(()); // the client went away
+                            }
+                        }
+                    }
+                    if !chunk.is_empty() {
+                        let _ = sender.send(Ok(Bytes::from(chunk))).await;
+                    }
+                    Ok(())
+                }
+                .await;
+                if let Err(err) = result {
+                    tracing::warn!(%err, "a streamed list failed part-way; ending the connection");
+                    let _ = sender.send(Err(std::io::Error::other("the list could not be completed"))).await;
+                }
+            });
+        }};
+    }
+    match db {
+        Db::Sqlite(lite) => produce!(lite.read.acquire().await?),
+        Db::Postgres(pool) => produce!(pool.acquire().await?),
+    }
+    Ok(receiver)
+}
