@@ -5,6 +5,7 @@ mod common;
 
 mod auth;
 mod codes;
+mod numbers;
 mod process;
 mod schema;
 mod security;
