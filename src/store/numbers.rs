@@ -236,12 +236,13 @@ async fn add_sqlite(db: &Db, new: &NewNumbers) -> Result<Added, StoreError> {
         .fetch_one(&mut *conn)
         .await?;
     let verb = if new.skip_existing { "INSERT OR IGNORE" } else { "INSERT" };
+    // Anonymous `?` placeholders, bound in the order they appear: sqlx looks up
+    // the name of every numbered one (`$N`), and SQLite finds a name by walking
+    // all of them, which made a statement of 8,000 values quadratic (measured:
+    // 92% of an import's time).
     let statement = |rows: u64| {
-        let values: Vec<String> = (0..rows).map(|i| format!("(${}, ${})", 8 + 2 * i, 9 + 2 * i)).collect();
-        format!(
-            "{verb} INTO numbers ({COLUMNS}) SELECT column1, $1, $2, $3, $4, column2, $5, $6, $7 FROM (VALUES {})",
-            values.join(", ")
-        )
+        let values = vec!["(?, ?)"; rows as usize].join(", ");
+        format!("{verb} INTO numbers ({COLUMNS}) SELECT column1, ?, ?, ?, ?, column2, ?, ?, ? FROM (VALUES {values})")
     };
     let full = statement(SQLITE_CHUNK_ROWS);
     let mut added = 0;
