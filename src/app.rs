@@ -37,6 +37,7 @@ pub struct Inner {
     pub calls: Registry,
     /// Calls served at once; a call that finds none free is refused, not queued.
     pub in_flight: Arc<Semaphore>,
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Deref for AppState {
@@ -50,7 +51,8 @@ impl AppState {
     pub fn new(settings: Settings, db: Db) -> Self {
         let auth = Authenticator::new(&settings.auth);
         let in_flight = Arc::new(Semaphore::new(settings.limits.max_in_flight));
-        Self(Arc::new(Inner { settings, db, auth, calls: Registry::new(), in_flight }))
+        let metrics = crate::metrics::Metrics::default();
+        Self(Arc::new(Inner { settings, db, auth, calls: Registry::new(), in_flight, metrics }))
     }
 }
 
@@ -59,6 +61,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/api/openapi.json", get(openapi_json))
+        .route("/api/docs", get(docs))
         .fallback(dispatch::api)
         // A bug must still answer with the envelope, not hyper's empty reply.
         .layer(CatchPanicLayer::custom(move |_: Box<dyn std::any::Any + Send>| {
@@ -72,6 +77,19 @@ async fn readyz(State(state): State<AppState>) -> Response {
         Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
         _ => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response(),
     }
+}
+
+async fn openapi_json(State(state): State<AppState>) -> Response {
+    axum::Json(crate::openapi::document(&state.calls)).into_response()
+}
+
+async fn docs(State(state): State<AppState>) -> Response {
+    axum::response::Html(crate::openapi::html(&crate::openapi::document(&state.calls))).into_response()
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let body = state.metrics.render(&state.auth.stats, &state.db);
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
 /// Serves until `shutdown` resolves, then stops accepting and lets the calls

@@ -10,6 +10,8 @@ pub mod calls;
 pub mod domain;
 pub mod first_start;
 pub mod http;
+pub mod metrics;
+pub mod openapi;
 pub mod settings;
 pub mod store;
 pub mod telemetry;

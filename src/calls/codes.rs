@@ -364,7 +364,7 @@ async fn create(ctx: Ctx) -> CallResult {
     if record.shared == 1 && !caller.privileges.has_full(Privilege::System) {
         return Err(ApiError::RoleForbids);
     }
-    in_transaction(db, validation, async |tx| {
+    let reply = in_transaction(db, validation, async |tx| {
         if !store::plans::allows_one_more(tx, customer, Feature::Codes).await? {
             return Err(ApiError::PlanForbids);
         }
@@ -375,7 +375,11 @@ async fn create(ctx: Ctx) -> CallResult {
             Err(InsertError::Store(err)) => Err(err.into()),
         }
     })
-    .await
+    .await?;
+    if matches!(reply, Reply::Done) {
+        ctx.state.metrics.codes_created.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    Ok(reply)
 }
 
 async fn get(ctx: Ctx) -> CallResult {

@@ -3,6 +3,7 @@
 //! and parameter ordering are driven by these descriptions, so no handler
 //! re-implements them and the API's description cannot drift from what runs.
 
+pub mod audit;
 pub mod codes;
 pub mod customers;
 pub mod groups;
@@ -98,6 +99,23 @@ pub struct Ctx {
     pub params: Params,
     pub caller: Option<Caller>,
     pub spec: &'static CallSpec,
+    /// What the call acted on, when its parameters alone do not say it (a
+    /// number range's count and batch); dispatch writes it to the audit trail.
+    pub audit: AuditNote,
+}
+
+/// A note a handler leaves for the audit trail.
+#[derive(Clone, Default)]
+pub struct AuditNote(std::sync::Arc<std::sync::Mutex<Option<String>>>);
+
+impl AuditNote {
+    pub fn set(&self, note: String) {
+        *self.0.lock().expect("audit note lock") = Some(note);
+    }
+
+    pub fn take(&self) -> Option<String> {
+        self.0.lock().expect("audit note lock").take()
+    }
 }
 
 impl Ctx {
@@ -126,6 +144,7 @@ impl Registry {
             codes::CALLS,
             inventory::CALLS,
             numbers::CALLS,
+            audit::CALLS,
         ]
         .into_iter()
         .flatten();

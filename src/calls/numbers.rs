@@ -234,7 +234,12 @@ async fn create(ctx: Ctx) -> CallResult {
         person: caller.person,
     };
     match store::numbers::add(db, &new).await? {
-        Added::Count(count) => Ok(Reply::Data(json!({ "count": count }))),
+        Added::Count { count, batch } => {
+            ctx.state.metrics.numbers_added.fetch_add(count, std::sync::atomic::Ordering::Relaxed);
+            let (first, last) = (new.range.first(), new.range.last());
+            ctx.audit.set(format!("numbers {first}-{last} count={count} batch={batch}"));
+            Ok(Reply::Data(json!({ "count": count })))
+        }
         Added::Existing { count, first } => refuse_existing(count, &first).map(|()| Reply::Done),
     }
 }

@@ -20,12 +20,13 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use crate::{
     app::AppState,
     auth::{Caller, Credentials},
-    calls::{Access, CallResult, CallSpec, Ctx},
+    calls::{Access, AuditNote, CallResult, CallSpec, Ctx},
     http::{
-        envelope::{EnvelopeCode, render},
+        envelope::{EnvelopeCode, Reply, render},
         error::ApiError,
         params::{BodyKind, Params, ParamsBuilder},
     },
+    store::{self, audit::NewAudit},
 };
 
 const API_PREFIX: &str = "/api/json/";
@@ -50,13 +51,15 @@ pub async fn api(
     };
     let response = render(outcome, state.settings.http_status);
     let code = response.extensions().get::<EnvelopeCode>().map_or(0, |c| c.0);
+    let elapsed = started.elapsed().as_secs_f64();
+    state.metrics.observe(spec.map_or("(unknown)", |s| s.name), code, elapsed);
     tracing::info!(
         target: "switchyard::request",
         call = spec.map_or("(unknown)", |s| s.name),
         person = caller.as_ref().map_or("-", |c| c.username.as_str()),
         client = %client,
         code,
-        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        duration_ms = elapsed * 1000.0,
         "call"
     );
     response
@@ -93,7 +96,10 @@ async fn run(
             Some(caller)
         }
     };
-    let ctx = Ctx { state: state.clone(), params, caller: caller.clone(), spec };
+    let described = describe(spec, &params);
+    let target_customer = params.get("customer").and_then(|c| c.parse::<i64>().ok());
+    let audit = AuditNote::default();
+    let ctx = Ctx { state: state.clone(), params, caller: caller.clone(), spec, audit: audit.clone() };
     // The handler runs in its own task so that a client hanging up cannot stop
     // it half-way; its transaction commits or rolls back whole either way.
     let mut task = tokio::spawn((spec.handler)(ctx));
@@ -106,7 +112,40 @@ async fn run(
             Err(ApiError::Unavailable(format!("call {} timed out", spec.name)))
         }
     };
+    if let (Ok(reply), Access::Requires { writes: true, .. }, Some(caller)) = (&outcome, spec.access, &caller)
+        && !matches!(reply, Reply::Validated)
+    {
+        let mut object = audit.take().unwrap_or(described);
+        if let Reply::Data(data) = reply
+            && let Some(id) = data.get("id")
+        {
+            object = format!("{object} id={id}").trim().to_string();
+        }
+        let entry = NewAudit {
+            person: caller.person,
+            username: &caller.username,
+            customer: target_customer.unwrap_or(caller.customer),
+            client: &client.to_string(),
+            call: spec.name,
+            object: &object,
+        };
+        // The call has acted and committed; a failure here is logged, not answered.
+        if let Err(err) = store::audit::record(&state.db, &entry).await {
+            tracing::error!(%err, call = spec.name, "could not write the audit row");
+        }
+    }
     (outcome, caller)
+}
+
+/// The object a writing call acts on, from its identifying parameters: the
+/// required ones and `customer`, `end`, `batch`; never a password.
+fn describe(spec: &CallSpec, params: &Params) -> String {
+    spec.params
+        .iter()
+        .filter(|p| (p.required || ["customer", "end", "batch", "number"].contains(&p.name)) && p.name != "password")
+        .filter_map(|p| params.get(p.name).map(|value| format!("{}={value}", p.name)))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Query string, then (for POST) the body: urlencoded, multipart or flat JSON.

@@ -9,6 +9,7 @@
 //! SQLite has one writer connection: writes queue for it in the pool instead of
 //! failing with "database is locked", and a write transaction sees every row.
 
+pub mod audit;
 pub mod auth;
 pub mod bootstrap;
 pub mod codes;

@@ -56,8 +56,8 @@ pub struct NewNumbers {
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Added {
-    /// The numbers were added (fewer than the range with `existing=skip`).
-    Count(u64),
+    /// The numbers were added (fewer than the range with `existing=skip`), under `batch`.
+    Count { count: u64, batch: i64 },
     /// Nothing was added: this many of the range exist; the first few given.
     Existing { count: i64, first: Vec<String> },
 }
@@ -198,7 +198,7 @@ async fn add_postgres(mut session: Exclusive, new: &NewNumbers) -> Result<Added,
     }
     sqlx::query("COMMIT").execute(&mut *conn).await?;
     session.release();
-    Ok(Added::Count(added))
+    Ok(Added::Count { count: added, batch })
 }
 
 const CHARGE: &str = "INSERT INTO number_charges (customer, class, count, batch, created) VALUES ($1, $2, $3, $4, $5)";
@@ -281,7 +281,7 @@ async fn add_sqlite(db: &Db, new: &NewNumbers) -> Result<Added, StoreError> {
             .await?;
     }
     tx.commit().await?;
-    Ok(Added::Count(added))
+    Ok(Added::Count { count: added, batch })
 }
 
 pub async fn get(db: &Db, number: &str) -> Result<Option<NumberRow>, StoreError> {

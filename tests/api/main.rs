@@ -6,6 +6,7 @@ mod common;
 mod auth;
 mod codes;
 mod numbers;
+mod operability;
 mod process;
 mod schema;
 mod security;

@@ -1,0 +1,109 @@
+//! `/metrics` in the Prometheus text format: calls by name and envelope code,
+//! latency histograms by call, numbers added, feature codes created,
+//! authentication outcomes and database pool usage. A handful of counters and
+//! one histogram family are written out by hand rather than through a metrics
+//! framework.
+
+use std::{
+    collections::BTreeMap,
+    fmt::Write,
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+use crate::{auth::AuthStats, store::Db};
+
+/// Upper bounds of the latency buckets, in seconds (a million-number range
+/// takes seconds; a cached call, a millisecond or two).
+const BUCKETS: [f64; 14] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0];
+
+#[derive(Default)]
+struct Histogram {
+    /// Observations at or below each bound (not cumulative until rendered).
+    buckets: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    calls: Mutex<BTreeMap<(&'static str, u16), u64>>,
+    latency: Mutex<BTreeMap<&'static str, Histogram>>,
+    pub numbers_added: AtomicU64,
+    pub codes_created: AtomicU64,
+}
+
+impl Metrics {
+    /// Records one answered call (`call` is "(unknown)" for unknown paths).
+    pub fn observe(&self, call: &'static str, code: u16, seconds: f64) {
+        *self.calls.lock().expect("metrics lock").entry((call, code)).or_default() += 1;
+        let mut latency = self.latency.lock().expect("metrics lock");
+        let histogram = latency.entry(call).or_default();
+        if let Some(i) = BUCKETS.iter().position(|&bound| seconds <= bound) {
+            histogram.buckets[i] += 1;
+        }
+        histogram.count += 1;
+        histogram.sum += seconds;
+    }
+
+    pub fn render(&self, auth: &AuthStats, db: &Db) -> String {
+        let mut out = String::with_capacity(4096);
+        let counter = |out: &mut String, name: &str, help: &str, value: u64| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+        };
+        out.push_str("# HELP switchyard_calls_total Calls answered, by call and envelope code.\n");
+        out.push_str("# TYPE switchyard_calls_total counter\n");
+        for ((call, code), n) in self.calls.lock().expect("metrics lock").iter() {
+            let _ = writeln!(out, "switchyard_calls_total{{call=\"{call}\",code=\"{code}\"}} {n}");
+        }
+        out.push_str("# HELP switchyard_call_duration_seconds Time to answer a call, by call.\n");
+        out.push_str("# TYPE switchyard_call_duration_seconds histogram\n");
+        for (call, h) in self.latency.lock().expect("metrics lock").iter() {
+            let mut cumulative = 0;
+            for (bound, n) in BUCKETS.iter().zip(h.buckets) {
+                cumulative += n;
+                let _ = writeln!(
+                    out,
+                    "switchyard_call_duration_seconds_bucket{{call=\"{call}\",le=\"{bound}\"}} {cumulative}"
+                );
+            }
+            let _ = writeln!(out, "switchyard_call_duration_seconds_bucket{{call=\"{call}\",le=\"+Inf\"}} {}", h.count);
+            let _ = writeln!(out, "switchyard_call_duration_seconds_sum{{call=\"{call}\"}} {}", h.sum);
+            let _ = writeln!(out, "switchyard_call_duration_seconds_count{{call=\"{call}\"}} {}", h.count);
+        }
+        let load = |n: &AtomicU64| n.load(Ordering::Relaxed);
+        counter(
+            &mut out,
+            "switchyard_numbers_added_total",
+            "Numbers added to the inventory.",
+            load(&self.numbers_added),
+        );
+        counter(&mut out, "switchyard_codes_created_total", "Feature codes created.", load(&self.codes_created));
+        counter(&mut out, "switchyard_auth_failures_total", "Failed password checks.", load(&auth.failures));
+        counter(
+            &mut out,
+            "switchyard_auth_throttled_total",
+            "Attempts refused unchecked by throttling.",
+            load(&auth.throttled),
+        );
+        counter(&mut out, "switchyard_auth_cache_hits_total", "Credential cache hits.", load(&auth.cache_hits));
+        counter(&mut out, "switchyard_auth_cache_misses_total", "Credential cache misses.", load(&auth.cache_misses));
+        out.push_str("# HELP switchyard_db_connections Database pool connections, by pool and state.\n");
+        out.push_str("# TYPE switchyard_db_connections gauge\n");
+        let pools: Vec<(&str, u32, usize)> = match db {
+            Db::Sqlite(lite) => vec![
+                ("sqlite_read", lite.read.size(), lite.read.num_idle()),
+                ("sqlite_write", lite.write.size(), lite.write.num_idle()),
+            ],
+            Db::Postgres(pool) => vec![("postgres", pool.size(), pool.num_idle())],
+        };
+        for (pool, size, idle) in pools {
+            let busy = (size as usize).saturating_sub(idle);
+            let _ = writeln!(out, "switchyard_db_connections{{pool=\"{pool}\",state=\"busy\"}} {busy}");
+            let _ = writeln!(out, "switchyard_db_connections{{pool=\"{pool}\",state=\"idle\"}} {idle}");
+        }
+        out
+    }
+}

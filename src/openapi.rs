@@ -1,0 +1,246 @@
+//! The API's description, generated from the same call registry that
+//! dispatch uses, so it cannot drift from what runs: an OpenAPI 3.1 document
+//! (`/api/openapi.json`) and a readable HTML reference built from that
+//! document (`/api/docs`), with no external assets.
+
+use serde_json::{Map, Value, json};
+
+use crate::calls::{Access, CallSpec, Kind, Param, Registry};
+
+/// A value to show in examples for a parameter.
+fn example(param: &Param) -> String {
+    let by_name = match param.name {
+        "code" => "100",
+        "dtype" => "phone",
+        "dnumber" => "1234567",
+        "start" | "number" => "2125550000",
+        "end" => "2125559999",
+        "name" => "Example",
+        "email" => "ops@example.com",
+        "username" => "alice",
+        "password" => "Secret-Passw0rd",
+        "feature" => "codes",
+        "privilege" => "user",
+        "access" => "1",
+        "ingroup" => "2",
+        _ => "",
+    };
+    if !by_name.is_empty() {
+        return by_name.to_string();
+    }
+    match param.kind {
+        Kind::Integer | Kind::Flag => "1".into(),
+        Kind::Text => "example".into(),
+    }
+}
+
+/// Whether a documented default is a literal value rather than a description
+/// such as "Customer of authentication user.".
+fn literal_default(param: &Param) -> Option<Value> {
+    match param.kind {
+        Kind::Integer | Kind::Flag => param.default.parse::<i64>().ok().map(Value::from),
+        Kind::Text if !param.default.contains(' ') && !param.default.ends_with('.') => Some(param.default.into()),
+        Kind::Text => None,
+    }
+}
+
+fn schema(param: &Param) -> Value {
+    let mut schema = match param.kind {
+        Kind::Integer => json!({ "type": "integer", "format": "int64" }),
+        Kind::Flag => json!({ "type": "integer", "enum": [0, 1] }),
+        Kind::Text => json!({ "type": "string" }),
+    };
+    if !param.required
+        && let Some(default) = literal_default(param)
+    {
+        schema["default"] = default;
+    }
+    schema
+}
+
+fn description(param: &Param) -> String {
+    if !param.required && !param.default.is_empty() && literal_default(param).is_none() {
+        format!("{} Default: {}", param.doc, param.default)
+    } else {
+        param.doc.to_string()
+    }
+}
+
+const CREDENTIALS: [Param; 2] = [
+    Param::required("auth_username", Kind::Text, "Authentication username (or use HTTP Basic)."),
+    Param::required("auth_password", Kind::Text, "Authentication password (or use HTTP Basic)."),
+];
+
+fn all_params(spec: &CallSpec) -> Vec<&Param> {
+    let credentials: &[Param] = match spec.access {
+        Access::Public => &[],
+        Access::Requires { .. } => &CREDENTIALS,
+    };
+    credentials.iter().chain(spec.all_params()).collect()
+}
+
+/// A copy-paste curl example with the call's required parameters.
+pub fn curl_example(spec: &CallSpec) -> String {
+    let mut pairs: Vec<String> = Vec::new();
+    if let Access::Requires { .. } = spec.access {
+        pairs.push("auth_username=admin".into());
+        pairs.push("auth_password=PASSWORD".into());
+    }
+    for param in spec.params.iter().filter(|p| p.required) {
+        pairs.push(format!("{}={}", param.name, example(param)));
+    }
+    let query = if pairs.is_empty() { String::new() } else { format!("?{}", pairs.join(";")) };
+    format!("curl 'http://127.0.0.1:8080/api/json/{}/{query}'", spec.name)
+}
+
+fn operation(spec: &CallSpec, method: &str) -> Value {
+    let params = all_params(spec);
+    let (privileges, writes) = match spec.access {
+        Access::Public => (Vec::new(), false),
+        Access::Requires { any_of, writes } => (any_of.iter().map(|p| p.as_str()).collect(), writes),
+    };
+    let mut op = json!({
+        "operationId": format!("{}_{method}", spec.name.replace('/', "_")),
+        "summary": spec.summary,
+        "tags": [spec.name.split('/').next().unwrap_or(spec.name)],
+        "x-switchyard-privileges": privileges,
+        "x-switchyard-writes": writes,
+        "x-switchyard-example": curl_example(spec),
+        "responses": {
+            "200": { "description": "The envelope: codes 200, 201, 204, 400-404 ride on HTTP 200 (http_status = \"enswitch\").",
+                     "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Envelope" } } } },
+            "404": { "description": "Unknown call." },
+            "405": { "description": "A method other than GET or POST." },
+            "413": { "description": "Request body over max_body_bytes." },
+            "500": { "description": "Server failure; nothing was written." },
+            "503": { "description": "Database unavailable or too many calls in flight." },
+        },
+    });
+    if method == "get" {
+        op["parameters"] = Value::Array(
+            params
+                .iter()
+                .map(|p| {
+                    json!({ "name": p.name, "in": "query", "required": p.required,
+                            "description": description(p), "schema": schema(p) })
+                })
+                .collect(),
+        );
+    } else {
+        let properties: Map<String, Value> = params
+            .iter()
+            .map(|p| {
+                let mut s = schema(p);
+                s["description"] = description(p).into();
+                (p.name.to_string(), s)
+            })
+            .collect();
+        let required: Vec<&str> = params.iter().filter(|p| p.required).map(|p| p.name).collect();
+        let body = json!({ "type": "object", "properties": properties, "required": required });
+        op["requestBody"] = json!({ "content": {
+            "application/x-www-form-urlencoded": { "schema": body },
+            "multipart/form-data": { "schema": body },
+            "application/json": { "schema": body },
+        } });
+    }
+    if !privileges.is_empty() {
+        op["security"] = json!([{ "basic": [] }, {}]);
+    }
+    op
+}
+
+/// The OpenAPI 3.1 document of every call.
+pub fn document(calls: &Registry) -> Value {
+    let paths: Map<String, Value> = calls
+        .all()
+        .into_iter()
+        .map(|spec| {
+            (
+                format!("/api/json/{}", spec.name),
+                json!({ "get": operation(spec, "get"), "post": operation(spec, "post") }),
+            )
+        })
+        .collect();
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Switchyard",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "A provisioning API server that speaks the Enswitch JSON API. Parameters may be separated by ';' or '&'; credentials go in auth_username/auth_password or HTTP Basic.",
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": { "basic": { "type": "http", "scheme": "basic" } },
+            "schemas": {
+                "Envelope": {
+                    "type": "object",
+                    "required": ["responses"],
+                    "properties": {
+                        "responses": { "type": "array", "items": {
+                            "type": "object",
+                            "required": ["code", "key", "message"],
+                            "properties": {
+                                "code": { "type": "string", "description": "Three digits: 200, 201, 204, 400, 401, 402, 403, 404, ..." },
+                                "key": { "type": "string", "description": "The parameter at fault, or empty." },
+                                "message": { "type": "string" },
+                            },
+                        } },
+                        "data": { "description": "Present only when the call returns data." },
+                    },
+                },
+            },
+        },
+    })
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// The HTML reference, built from the OpenAPI document.
+pub fn html(document: &Value) -> String {
+    let mut calls = String::new();
+    let mut index = String::new();
+    if let Some(paths) = document["paths"].as_object() {
+        for (path, item) in paths {
+            let name = path.trim_start_matches("/api/json/");
+            let op = &item["get"];
+            let id = name.replace('/', "-");
+            index.push_str(&format!("<li><a href=\"#{id}\">{}</a></li>", escape(name)));
+            let mut rows = String::new();
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let default = p["schema"].get("default").map(|d| d.to_string()).unwrap_or_default();
+                rows.push_str(&format!(
+                    "<tr><td><code>{}</code>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    escape(p["name"].as_str().unwrap_or("")),
+                    if p["required"].as_bool() == Some(true) { " *" } else { "" },
+                    escape(p["schema"]["type"].as_str().unwrap_or("")),
+                    escape(&default),
+                    escape(p["description"].as_str().unwrap_or("")),
+                ));
+            }
+            let privileges: Vec<&str> =
+                op["x-switchyard-privileges"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            let requires = if privileges.is_empty() { "no credentials".to_string() } else { privileges.join(" or ") };
+            calls.push_str(&format!(
+                "<section class=\"call\" id=\"{id}\"><h2>{}</h2><p>{}</p><p class=\"requires\">Requires: {}</p>\
+                 <table><thead><tr><th>Parameter</th><th>Type</th><th>Default</th><th>Description</th></tr></thead>\
+                 <tbody>{rows}</tbody></table><pre class=\"example\">{}</pre></section>",
+                escape(name),
+                escape(op["summary"].as_str().unwrap_or("")),
+                escape(&requires),
+                escape(op["x-switchyard-example"].as_str().unwrap_or("")),
+            ));
+        }
+    }
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Switchyard API reference</title>\
+         <style>body{{font-family:sans-serif;max-width:70em;margin:auto;padding:1em}}table{{border-collapse:collapse}}\
+         td,th{{border:1px solid #ccc;padding:.2em .5em;text-align:left;vertical-align:top}}pre{{background:#f4f4f4;padding:.5em;overflow-x:auto}}\
+         nav ul{{columns:3}}</style></head><body><h1>Switchyard API reference</h1>\
+         <p>Every call answers with the envelope <code>{{\"responses\":[{{\"code\",\"key\",\"message\"}}],\"data\":...}}</code>. \
+         Parameters (* required) go in the query string or a POST body, separated by <code>;</code> or <code>&amp;</code>. \
+         Send <code>#</code> as <code>%23</code>. The machine-readable description is <a href=\"/api/openapi.json\">/api/openapi.json</a>.</p>\
+         <nav><ul>{index}</ul></nav>{calls}</body></html>"
+    )
+}
