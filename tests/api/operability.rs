@@ -62,6 +62,8 @@ both_databases! {
         let c = customer(&app, "Audited", 1).await.to_string();
         person(&app, "auditee", 4, 1).await;
         let calls: Vec<(&str, Vec<(&str, &str)>)> = vec![
+            ("customers/create", vec![("name", "X"), ("email", "x@example.com"), ("plan", "1")]),
+            ("people/create", vec![("username", "newcomer"), ("password", "Audit-Secret-9"), ("role", "4")]),
             ("roles/create", vec![("name", "R")]),
             ("roles/access/set", vec![("role", "5"), ("privilege", "user"), ("access", "1")]),
             ("plans/create", vec![("name", "P")]),
@@ -110,7 +112,9 @@ both_databases! {
         assert!(created["object"].as_str().unwrap().ends_with("id=5"), "{created}");
         // No password reaches the trail.
         let all = app.admin("audit/list", &[]).await.body.to_string();
-        assert!(!all.contains(PW) && !all.contains(ADMIN_PASSWORD));
+        assert!(!all.contains(PW) && !all.contains(ADMIN_PASSWORD) && !all.contains("Audit-Secret-9"), "{all}");
+        let made = rows.iter().find(|r| r["call"] == "people/create").unwrap();
+        assert!(made["object"].as_str().unwrap().contains("username=newcomer"), "{made}");
         // Filters.
         let only = app.admin("audit/list", &[("call", "codes/update")]).await;
         assert_eq!(only.data().as_array().unwrap().len(), 1);
