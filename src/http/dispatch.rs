@@ -24,6 +24,7 @@ use crate::{
     http::{
         envelope::{EnvelopeCode, Reply, render},
         error::ApiError,
+        idempotency::{self, Decision, Ticket},
         params::{BodyKind, Params, ParamsBuilder},
     },
     store::{self, audit::NewAudit},
@@ -45,11 +46,14 @@ pub async fn api(
         .strip_prefix(API_PREFIX)
         .map(|call| call.strip_suffix('/').unwrap_or(call))
         .and_then(|call| state.calls.get(call));
-    let (outcome, caller) = match spec {
+    let (outcome, caller, ticket) = match spec {
         Some(spec) => run(&state, spec, client, request).await,
-        None => (Err(ApiError::UnknownCall), None),
+        None => (Err(ApiError::UnknownCall), None, None),
     };
-    let response = render(outcome, state.settings.http_status);
+    let mut response = render(outcome, state.settings.http_status);
+    if let Some(ticket) = ticket {
+        response = idempotency::finish(&state, ticket, response).await;
+    }
     let code = response.extensions().get::<EnvelopeCode>().map_or(0, |c| c.0);
     let elapsed = started.elapsed().as_secs_f64();
     state.metrics.observe(spec.map_or("(unknown)", |s| s.name), code, elapsed);
@@ -65,22 +69,20 @@ pub async fn api(
     response
 }
 
-async fn run(
-    state: &AppState,
-    spec: &'static CallSpec,
-    client: IpAddr,
-    request: Request,
-) -> (CallResult, Option<Caller>) {
+/// What a call answered, who made it, and the `Idempotency-Key` it acted under.
+type Ran = (CallResult, Option<Caller>, Option<Ticket>);
+
+async fn run(state: &AppState, spec: &'static CallSpec, client: IpAddr, request: Request) -> Ran {
     if request.method() != Method::GET && request.method() != Method::POST {
-        return (Err(ApiError::MethodNotAllowed), None);
+        return (Err(ApiError::MethodNotAllowed), None, None);
     }
     let Ok(_permit) = state.in_flight.clone().try_acquire_owned() else {
-        return (Err(ApiError::Overloaded), None);
+        return (Err(ApiError::Overloaded), None, None);
     };
     let (parts, body) = request.into_parts();
     let params = match read_params(state, &parts, body).await {
         Ok(params) => params,
-        Err(err) => return (Err(err), None),
+        Err(err) => return (Err(err), None, None),
     };
     let caller = match spec.access {
         Access::Public => None,
@@ -88,14 +90,31 @@ async fn run(
             let credentials = credentials(&params, &parts.headers);
             let caller = match state.auth.authenticate(&state.db, credentials, client).await {
                 Ok(caller) => caller,
-                Err(err) => return (Err(err), None),
+                Err(err) => return (Err(err), None, None),
             };
             if !caller.privileges.admits(any_of, writes) {
-                return (Err(ApiError::RoleForbids), Some(caller));
+                return (Err(ApiError::RoleForbids), Some(caller), None);
             }
             Some(caller)
         }
     };
+    // A retry under a known key is answered here, before anything acts again.
+    let mut ticket = None;
+    if let (Access::Requires { writes: true, .. }, Some(person)) = (spec.access, &caller)
+        && params.get("validation") != Some("1")
+    {
+        let key = match idempotency::key_from(&parts.headers) {
+            Ok(key) => key,
+            Err(err) => return (Err(err), caller, None),
+        };
+        if let Some(key) = key {
+            match idempotency::decide(state, person.person, key, spec.name, &params).await {
+                Ok(Decision::Act(granted)) => ticket = Some(granted),
+                Ok(Decision::Replay(reply)) => return (Ok(reply), caller, None),
+                Err(err) => return (Err(err), caller, None),
+            }
+        }
+    }
     let described = describe(spec, &params);
     let target_customer = params.get("customer").and_then(|c| c.parse::<i64>().ok());
     let audit = AuditNote::default();
@@ -134,7 +153,7 @@ async fn run(
             tracing::error!(%err, call = spec.name, "could not write the audit row");
         }
     }
-    (outcome, caller)
+    (outcome, caller, ticket)
 }
 
 /// The object a writing call acts on, from its identifying parameters: the

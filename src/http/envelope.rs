@@ -25,6 +25,8 @@ pub enum Reply {
     /// 200 with `data` an array whose rows arrive as comma-separated JSON
     /// chunks, sent as they come rather than built up in memory first.
     Rows(crate::store::numbers::RowChunks),
+    /// A stored answer replayed for an `Idempotency-Key`, as it was sent.
+    Stored { status: u16, body: bytes::Bytes },
 }
 
 /// The envelope code sent, kept on the response so the request log can report it.
@@ -55,6 +57,7 @@ pub fn render(outcome: Result<Reply, ApiError>, mode: HttpStatusMode) -> Respons
         Ok(Reply::Validated) => envelope(StatusCode::OK, 201, &[("", "Input passed validation.")], None),
         Ok(Reply::Data(data)) => envelope(StatusCode::OK, 200, &[("", "OK")], Some(&data)),
         Ok(Reply::Rows(chunks)) => streamed_rows(chunks),
+        Ok(Reply::Stored { status, body }) => stored(status, body),
         Err(err) => render_error(&err, mode),
     }
 }
@@ -113,6 +116,19 @@ fn streamed_rows(chunks: crate::store::numbers::RowChunks) -> Response {
     let mut response = Response::new(Body::from_stream(body));
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response.extensions_mut().insert(EnvelopeCode(200));
+    response
+}
+
+fn stored(status: u16, body: bytes::Bytes) -> Response {
+    // The envelope code of the first entry, for the request log and metrics.
+    let code = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v["responses"][0]["code"].as_str().and_then(|c| c.parse().ok()))
+        .unwrap_or(200);
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = crate::http::idempotency::status(status);
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.extensions_mut().insert(EnvelopeCode(code));
     response
 }
 

@@ -3,4 +3,5 @@
 pub mod dispatch;
 pub mod envelope;
 pub mod error;
+pub mod idempotency;
 pub mod params;

@@ -15,6 +15,7 @@ pub mod bootstrap;
 pub mod codes;
 pub mod customers;
 pub mod groups;
+pub mod idempotency;
 pub mod inventory;
 pub mod numbers;
 pub mod people;

@@ -8,6 +8,7 @@ mod codes;
 mod numbers;
 mod operability;
 mod process;
+mod reliability;
 mod schema;
 mod security;
 mod tenancy;

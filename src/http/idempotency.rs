@@ -1,0 +1,126 @@
+//! `Idempotency-Key` on writing calls: a retry with the same key and the same
+//! parameters within 24 hours gets the first answer again without acting
+//! twice, also while the first call is still running (the retry waits for its
+//! answer); the same key with other parameters is a 400. Keys belong to the
+//! person who sent them and live in the database, so every process honours
+//! them. Calls that write nothing (reads, `validation=1`) ignore the header.
+
+use std::time::Duration;
+
+use axum::{
+    body::Body,
+    http::{HeaderMap, StatusCode},
+    response::Response,
+};
+use http_body_util::BodyExt;
+use sha2::{Digest, Sha256};
+
+use crate::{
+    app::AppState,
+    http::{envelope::Reply, error::ApiError, params::Params},
+    store,
+};
+
+pub const HEADER: &str = "Idempotency-Key";
+
+/// The right to act once under a key, and to store the answer.
+pub struct Ticket {
+    person: i64,
+    key: String,
+}
+
+/// The key sent, if any: 1 to 255 visible ASCII characters.
+pub fn key_from(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(HEADER) else { return Ok(None) };
+    match value.to_str() {
+        Ok(key) if (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) => {
+            Ok(Some(key.to_string()))
+        }
+        _ => Err(ApiError::invalid(HEADER, "This header must be 1 to 255 visible ASCII characters.")),
+    }
+}
+
+/// The call and its parameters, credentials left out, in a stable order.
+fn fingerprint(call: &str, params: &Params) -> String {
+    let mut pairs: Vec<(&str, &str)> = params.iter().filter(|(k, _)| !k.starts_with("auth_")).collect();
+    pairs.sort_unstable();
+    let mut hash = Sha256::new();
+    hash.update(call.as_bytes());
+    for (key, value) in pairs {
+        hash.update([0]);
+        hash.update(key.as_bytes());
+        hash.update([1]);
+        hash.update(value.as_bytes());
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What to do with a keyed call.
+pub enum Decision {
+    /// First time: act, then store the answer with the ticket.
+    Act(Ticket),
+    /// A retry: answer what the first call answered.
+    Replay(Reply),
+}
+
+pub async fn decide(
+    state: &AppState,
+    person: i64,
+    key: String,
+    call: &str,
+    params: &Params,
+) -> Result<Decision, ApiError> {
+    let fingerprint = fingerprint(call, params);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(state.settings.limits.call_timeout_secs);
+    loop {
+        if store::idempotency::claim(&state.db, person, &key, &fingerprint).await? {
+            return Ok(Decision::Act(Ticket { person, key }));
+        }
+        if let Some(stored) = store::idempotency::read(&state.db, person, &key).await? {
+            if stored.fingerprint != fingerprint {
+                return Err(ApiError::invalid(HEADER, "This key was used with other parameters."));
+            }
+            if stored.http_status != 0 {
+                return Ok(Decision::Replay(Reply::Stored {
+                    status: stored.http_status as u16,
+                    body: stored.body.into(),
+                }));
+            }
+        }
+        // The first call is still running (or its key just expired): wait.
+        if tokio::time::Instant::now() >= deadline {
+            return Err(ApiError::Unavailable("the first call with this Idempotency-Key did not finish".into()));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Stores the answer under the ticket's key and sends it on. A server-side
+/// failure (5xx) is not stored: the key is released so that a retry acts.
+pub async fn finish(state: &AppState, ticket: Ticket, response: Response) -> Response {
+    let (parts, body) = response.into_parts();
+    if parts.status.is_server_error() {
+        if let Err(err) = store::idempotency::release(&state.db, ticket.person, &ticket.key).await {
+            tracing::warn!(%err, "could not release an Idempotency-Key");
+        }
+        return Response::from_parts(parts, body);
+    }
+    // Writing calls answer with a whole envelope, never a stream.
+    let bytes = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return Response::from_parts(parts, Body::empty()),
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    if let Err(err) =
+        store::idempotency::complete(&state.db, ticket.person, &ticket.key, parts.status.as_u16(), &text).await
+    {
+        tracing::warn!(%err, "could not store the answer of an Idempotency-Key");
+        let _ = store::idempotency::release(&state.db, ticket.person, &ticket.key).await;
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// The status a stored answer is replayed with.
+pub fn status(code: u16) -> StatusCode {
+    StatusCode::from_u16(code).unwrap_or(StatusCode::OK)
+}

@@ -1,0 +1,90 @@
+//! Stored first answers for `Idempotency-Key`.
+
+use super::{Db, StoreError, is_unique_violation, now_epoch};
+use crate::on_read;
+
+/// How long a key is remembered.
+pub const KEEP_SECS: i64 = 24 * 60 * 60;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub fingerprint: String,
+    /// 0 while the first call is still running.
+    pub http_status: i64,
+    pub body: String,
+}
+
+/// Claims `key` for a first call. Returns false when the key is taken (and
+/// not expired): the caller then reads what is stored.
+pub async fn claim(db: &Db, person: i64, key: &str, fingerprint: &str) -> Result<bool, StoreError> {
+    let now = now_epoch();
+    let mut tx = db.begin().await?;
+    crate::on_tx!(&mut tx, |conn| sqlx::query(
+        "DELETE FROM idempotency_keys WHERE person = $1 AND key = $2 AND created < $3"
+    )
+    .bind(person)
+    .bind(key)
+    .bind(now - KEEP_SECS)
+    .execute(conn)
+    .await
+    .map(|_| ()))?;
+    let inserted = crate::on_tx!(&mut tx, |conn| {
+        sqlx::query(
+        "INSERT INTO idempotency_keys (person, key, fingerprint, http_status, body, created) VALUES ($1, $2, $3, 0, '', $4)"
+    )
+    .bind(person)
+    .bind(key)
+    .bind(fingerprint)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(|_| ())
+    });
+    match inserted {
+        Ok(()) => {
+            tx.commit().await?;
+            Ok(true)
+        }
+        Err(err) if is_unique_violation(&err, "idempotency_keys_pkey") => Ok(false),
+        Err(err) => Err(err.into()),
+    }
+}
+
+pub async fn read(db: &Db, person: i64, key: &str) -> Result<Option<Stored>, StoreError> {
+    let row: Option<(String, i64, String)> = on_read!(db, |pool| sqlx::query_as(
+        "SELECT fingerprint, http_status, body FROM idempotency_keys WHERE person = $1 AND key = $2"
+    )
+    .bind(person)
+    .bind(key)
+    .fetch_optional(pool)
+    .await)?;
+    Ok(row.map(|(fingerprint, http_status, body)| Stored { fingerprint, http_status, body }))
+}
+
+/// Stores the first call's answer.
+pub async fn complete(db: &Db, person: i64, key: &str, http_status: u16, body: &str) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
+    crate::on_tx!(&mut tx, |conn| sqlx::query(
+        "UPDATE idempotency_keys SET http_status = $3, body = $4 WHERE person = $1 AND key = $2"
+    )
+    .bind(person)
+    .bind(key)
+    .bind(i64::from(http_status))
+    .bind(body)
+    .execute(conn)
+    .await
+    .map(|_| ()))?;
+    tx.commit().await
+}
+
+/// Forgets a key whose first call failed on the server's side, so that a retry acts.
+pub async fn release(db: &Db, person: i64, key: &str) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
+    crate::on_tx!(&mut tx, |conn| sqlx::query("DELETE FROM idempotency_keys WHERE person = $1 AND key = $2")
+        .bind(person)
+        .bind(key)
+        .execute(conn)
+        .await
+        .map(|_| ()))?;
+    tx.commit().await
+}
