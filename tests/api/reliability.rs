@@ -220,3 +220,43 @@ mod hostile {
         }
     }
 }
+
+both_databases! {
+    async fn beyond_the_in_flight_cap_is_a_clean_503(backend) {
+        let app = TestApp::spawn_with(backend, |s| s.limits.max_in_flight = 1).await;
+        app.admin("classes/create", &[("name", "c")]).await.expect("200");
+        app.admin("ingroups/create", &[("name", "i")]).await.expect("200");
+        let slow = app.admin("numbers/system/create", &[("start", "1000000"), ("end", "1999999"), ("class", "1"), ("ingroup", "1")]);
+        let meanwhile = async {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            app.get("plans/features/get", "plan=1;feature=codes").await
+        };
+        let (slow, meanwhile) = tokio::join!(slow, meanwhile);
+        slow.expect("200");
+        assert_eq!(meanwhile.status, 503);
+        meanwhile.expect("503");
+        app.get("plans/features/get", "plan=1;feature=codes").await.expect("200");
+    }
+
+    async fn trickling_clients_do_not_hold_connections(backend) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let app = TestApp::spawn_with(backend, |s| {
+            s.limits.header_read_timeout_secs = 1;
+            s.limits.body_read_timeout_secs = 1;
+        })
+        .await;
+        // Headers that never end: the server closes the connection.
+        let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        stream.write_all(b"GET /api/json/roles/list HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(std::time::Duration::from_secs(20), stream.read_to_end(&mut answer)).await;
+        assert!(read.is_ok(), "the connection was held open");
+        // A body that never arrives: the envelope says it could not be read.
+        let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        stream.write_all(b"POST /api/json/plans/features/get HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nplan=1").await.unwrap();
+        let mut answer = Vec::new();
+        tokio::time::timeout(std::time::Duration::from_secs(20), stream.read_to_end(&mut answer)).await.unwrap().unwrap();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.contains(r#"{"responses":[{"code":"400","key":"","message":"The request body could not be read."}]}"#), "{answer}");
+    }
+}
