@@ -253,3 +253,115 @@ fn bad_settings_name_their_key() {
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert!(!text.contains("Secret-Db-Pw"), "{text}");
 }
+
+impl Server {
+    /// A call with `;`-separated parameters as the given person.
+    async fn call(&self, user: (&str, &str), call: &str, params: &[(&str, &str)]) -> Answer {
+        let mut pairs = vec![("auth_username", user.0), ("auth_password", user.1)];
+        pairs.extend_from_slice(params);
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(120)).build().unwrap();
+        Answer::from(client.post(format!("{}/api/json/{call}", self.base)).form(&pairs).send().await.unwrap()).await
+    }
+}
+
+/// Counts rows in the database behind `db` with a connection of its own.
+async fn count_rows(db: &TestDb, sql: &str) -> i64 {
+    let settings = switchyard::settings::Settings { database_url: db.url.clone(), ..Default::default() };
+    let store = switchyard::store::Db::connect(&settings).await.unwrap();
+    let n = switchyard::on_read!(&store, |pool| sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await.unwrap());
+    store.close().await;
+    n
+}
+
+const ADMIN_PW: &str = "given-Password-9";
+
+both_databases! {
+    async fn sigterm_during_a_million_number_range_is_all_or_nothing(backend) {
+        let db = TestDb::new(backend).await;
+        let server = Server::start(&db, &[("SWITCHYARD_ADMIN_PASSWORD", ADMIN_PW)]);
+        let admin = (ADMIN, ADMIN_PW);
+        server.call(admin, "classes/create", &[("name", "c")]).await.expect("200");
+        server.call(admin, "ingroups/create", &[("name", "i")]).await.expect("200");
+        let url = format!("{}/api/json/numbers/system/create", server.base);
+        let import = tokio::spawn(async move {
+            let form = [("auth_username", ADMIN), ("auth_password", ADMIN_PW), ("start", "1000000"), ("end", "1999999"), ("class", "1"), ("ingroup", "1")];
+            let client = reqwest::Client::builder().timeout(Duration::from_secs(120)).build().unwrap();
+            match client.post(url).form(&form).send().await {
+                Ok(response) => Some(Answer::from(response).await),
+                Err(_) => None,
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let (status, lines) = tokio::task::spawn_blocking(move || server.stop()).await.unwrap();
+        assert_eq!(status.code(), Some(0), "{lines:?}");
+        let answer = import.await.unwrap();
+        let rows = count_rows(&db, "SELECT COUNT(*) FROM numbers").await;
+        match answer {
+            // Finished within the grace period: answered, and all of it is there.
+            Some(answer) => {
+                assert_eq!(answer.expect("200").data()["count"], 1_000_000);
+                assert_eq!(rows, 1_000_000);
+            }
+            // Cut off: nothing of it is there.
+            None => assert!(rows == 0 || rows == 1_000_000, "{rows} rows: a range was partly written"),
+        }
+    }
+}
+
+/// Two processes on one PostgreSQL database, driven at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_on_one_postgres() {
+    if !postgres_enabled().await {
+        return;
+    }
+    let db = TestDb::new(Backend::Postgres).await;
+    let one = Server::start(&db, &[("SWITCHYARD_ADMIN_PASSWORD", ADMIN_PW)]);
+    let two = Server::start(&db, &[("SWITCHYARD_ADMIN_PASSWORD", ADMIN_PW)]);
+    let admin = (ADMIN, ADMIN_PW);
+    one.call(admin, "classes/create", &[("name", "c")]).await.expect("200");
+    one.call(admin, "ingroups/create", &[("name", "i")]).await.expect("200");
+    let plan = one.call(admin, "plans/create", &[("name", "Three")]).await.data()["id"].to_string();
+    one.call(admin, "plans/features/set", &[("plan", &plan), ("feature", "codes"), ("maximum", "3")]).await.expect("204");
+    let customer = two.call(admin, "customers/create", &[("name", "C"), ("email", "c@c.c"), ("plan", &plan)]).await.data()["id"].to_string();
+
+    // Overlapping ranges, one per process.
+    let (a, b) = tokio::join!(
+        one.call(admin, "numbers/system/create", &[("start", "100000"), ("end", "199999"), ("class", "1"), ("ingroup", "1")]),
+        two.call(admin, "numbers/system/create", &[("start", "150000"), ("end", "249999"), ("class", "1"), ("ingroup", "1")]),
+    );
+    let won: Vec<&Answer> = [&a, &b].into_iter().filter(|x| x.code() == "200").collect();
+    assert_eq!(won.len(), 1, "{:?} {:?}", a.body, b.body);
+    assert_eq!(count_rows(&db, "SELECT COUNT(*) FROM numbers").await, 100_000);
+
+    // The same feature code on both.
+    let code = [("code", "*55"), ("dtype", "busy"), ("dnumber", "")];
+    let (a, b) = tokio::join!(one.call(admin, "codes/create", &code), two.call(admin, "codes/create", &code));
+    let mut codes = [a.code().to_string(), b.code().to_string()];
+    codes.sort();
+    assert_eq!(codes, ["204", "400"]);
+
+    // Creates racing a plan maximum of 3, spread over both.
+    let creates = (0..12).map(|i| {
+        let server = if i % 2 == 0 { &one } else { &two };
+        let customer = customer.clone();
+        async move {
+            let code = format!("{i}");
+            server.call(admin, "codes/create", &[("code", &code), ("dtype", "busy"), ("dnumber", ""), ("customer", &customer)]).await
+        }
+    });
+    let answers = futures_util::future::join_all(creates).await;
+    assert_eq!(answers.iter().filter(|a| a.code() == "204").count(), 3);
+    assert!(answers.iter().all(|a| ["204", "403"].contains(&a.code())));
+    assert_eq!(count_rows(&db, &format!("SELECT COUNT(*) FROM codes WHERE customer = {customer}")).await, 3);
+
+    // Both serve the old password from their caches; a change refuses it on both at once.
+    one.call(admin, "roles/list", &[]).await.expect("200");
+    two.call(admin, "roles/list", &[]).await.expect("200");
+    let (ok, out) = run(&["admin", "passwd", ADMIN, "--database-url", &db.url], db.dir.path(), Some("changed-Password-7\n"));
+    assert!(ok, "{out}");
+    one.call(admin, "roles/list", &[]).await.expect("401");
+    two.call(admin, "roles/list", &[]).await.expect("401");
+    two.call((ADMIN, "changed-Password-7"), "roles/list", &[]).await.expect("200");
+    assert!(one.stop().0.success());
+    assert!(two.stop().0.success());
+}
