@@ -5,6 +5,7 @@ mod common;
 
 mod auth;
 mod codes;
+mod faults;
 mod numbers;
 mod operability;
 mod process;

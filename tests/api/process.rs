@@ -321,13 +321,25 @@ async fn two_processes_on_one_postgres() {
     one.call(admin, "classes/create", &[("name", "c")]).await.expect("200");
     one.call(admin, "ingroups/create", &[("name", "i")]).await.expect("200");
     let plan = one.call(admin, "plans/create", &[("name", "Three")]).await.data()["id"].to_string();
-    one.call(admin, "plans/features/set", &[("plan", &plan), ("feature", "codes"), ("maximum", "3")]).await.expect("204");
-    let customer = two.call(admin, "customers/create", &[("name", "C"), ("email", "c@c.c"), ("plan", &plan)]).await.data()["id"].to_string();
+    one.call(admin, "plans/features/set", &[("plan", &plan), ("feature", "codes"), ("maximum", "3")])
+        .await
+        .expect("204");
+    let customer =
+        two.call(admin, "customers/create", &[("name", "C"), ("email", "c@c.c"), ("plan", &plan)]).await.data()["id"]
+            .to_string();
 
     // Overlapping ranges, one per process.
     let (a, b) = tokio::join!(
-        one.call(admin, "numbers/system/create", &[("start", "100000"), ("end", "199999"), ("class", "1"), ("ingroup", "1")]),
-        two.call(admin, "numbers/system/create", &[("start", "150000"), ("end", "249999"), ("class", "1"), ("ingroup", "1")]),
+        one.call(
+            admin,
+            "numbers/system/create",
+            &[("start", "100000"), ("end", "199999"), ("class", "1"), ("ingroup", "1")]
+        ),
+        two.call(
+            admin,
+            "numbers/system/create",
+            &[("start", "150000"), ("end", "249999"), ("class", "1"), ("ingroup", "1")]
+        ),
     );
     let won: Vec<&Answer> = [&a, &b].into_iter().filter(|x| x.code() == "200").collect();
     assert_eq!(won.len(), 1, "{:?} {:?}", a.body, b.body);
@@ -346,7 +358,13 @@ async fn two_processes_on_one_postgres() {
         let customer = customer.clone();
         async move {
             let code = format!("{i}");
-            server.call(admin, "codes/create", &[("code", &code), ("dtype", "busy"), ("dnumber", ""), ("customer", &customer)]).await
+            server
+                .call(
+                    admin,
+                    "codes/create",
+                    &[("code", &code), ("dtype", "busy"), ("dnumber", ""), ("customer", &customer)],
+                )
+                .await
         }
     });
     let answers = futures_util::future::join_all(creates).await;
@@ -357,7 +375,8 @@ async fn two_processes_on_one_postgres() {
     // Both serve the old password from their caches; a change refuses it on both at once.
     one.call(admin, "roles/list", &[]).await.expect("200");
     two.call(admin, "roles/list", &[]).await.expect("200");
-    let (ok, out) = run(&["admin", "passwd", ADMIN, "--database-url", &db.url], db.dir.path(), Some("changed-Password-7\n"));
+    let (ok, out) =
+        run(&["admin", "passwd", ADMIN, "--database-url", &db.url], db.dir.path(), Some("changed-Password-7\n"));
     assert!(ok, "{out}");
     one.call(admin, "roles/list", &[]).await.expect("401");
     two.call(admin, "roles/list", &[]).await.expect("401");
