@@ -260,3 +260,31 @@ both_databases! {
         assert!(answer.contains(r#"{"responses":[{"code":"400","key":"","message":"The request body could not be read."}]}"#), "{answer}");
     }
 }
+
+both_databases! {
+    async fn a_call_past_its_timeout_is_rolled_back_whole(backend) {
+        let app = TestApp::spawn_with(backend, |s| s.limits.call_timeout_secs = 1).await;
+        app.admin("classes/create", &[("name", "c")]).await.expect("200");
+        app.admin("ingroups/create", &[("name", "i")]).await.expect("200");
+        let mut outcomes = Vec::new();
+        // A million numbers takes longer than a second in a test build; either way the
+        // answer and the rows must agree: all of the range, or none of it.
+        for start in ["10000000", "11000000"] {
+            let end = format!("{}", start.parse::<u64>().unwrap() + 999_999);
+            let answer = app.admin("numbers/system/create", &[("start", start), ("end", &end), ("class", "1"), ("ingroup", "1")]).await;
+            let rows = app.scalar_i64(&format!("SELECT COUNT(*) FROM numbers WHERE number >= '{start}' AND number <= '{end}'")).await;
+            match answer.code() {
+                "200" => assert_eq!(rows, 1_000_000),
+                _ => {
+                    assert_eq!(answer.status, 503, "{}", answer.body);
+                    answer.expect("503");
+                    assert_eq!(rows, 0, "a timed-out range was partly written");
+                }
+            }
+            outcomes.push(answer.code().to_string());
+        }
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "call timeout outcomes ({backend:?}): {outcomes:?}");
+        app.admin("roles/list", &[]).await.expect("200");
+    }
+}
