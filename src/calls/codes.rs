@@ -7,10 +7,10 @@ use serde_json::{Value, json};
 
 use super::{
     Access, CallResult, CallSpec, Ctx, Input, Kind, Param,
-    write::{VALIDATION, check_seen_customer, in_transaction},
+    write::{VALIDATION, customer_param, in_transaction},
 };
 use crate::{
-    auth::{Caller, privilege::Privilege},
+    auth::privilege::Privilege,
     domain::{
         RINGTONES, Routing,
         destination::{DestinationType, is_digits, is_feature_code},
@@ -334,13 +334,6 @@ fn code_param<'a>(input: &mut Input<'a>) -> Option<&'a str> {
         input.error("code", "A feature code must be 1 to 32 of 0-9 * #.");
     }
     Some(code)
-}
-
-/// The `customer` parameter (default: the caller's own), checked to be seen.
-async fn customer_param(db: &Db, caller: &Caller, input: &mut Input<'_>) -> Result<i64, StoreError> {
-    let customer = input.int("customer", caller.customer).unwrap_or(caller.customer);
-    check_seen_customer(db, caller, input, "customer", Some(customer)).await?;
-    Ok(customer)
 }
 
 async fn create(ctx: Ctx) -> CallResult {

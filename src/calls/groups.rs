@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::{
     Access, CallResult, CallSpec, Ctx, Kind, Param,
-    write::{VALIDATION, bounded_text, check_seen_customer, id_json, in_transaction},
+    write::{VALIDATION, bounded_text, customer_param, id_json, in_transaction},
 };
 use crate::{
     auth::privilege::Privilege,
@@ -81,11 +81,10 @@ async fn create(ctx: Ctx, kind: &'static GroupKind) -> CallResult {
     let (db, caller) = (&ctx.state.db, ctx.caller());
     let mut input = ctx.input();
     let name = bounded_text(&mut input, "name", true, 255);
-    let customer = input.int("customer", caller.customer).unwrap_or(caller.customer);
+    let customer = customer_param(db, caller, &mut input).await?;
     let description = bounded_text(&mut input, "description", false, 255);
     let shared = if kind.shareable { input.flag("shared", false).unwrap_or(false) } else { false };
     let validation = input.flag("validation", false).unwrap_or(false);
-    check_seen_customer(db, caller, &mut input, "customer", Some(customer)).await?;
     input.finish()?;
     if shared && !caller.privileges.has_full(Privilege::System) {
         return Err(ApiError::RoleForbids);
@@ -100,9 +99,8 @@ async fn create(ctx: Ctx, kind: &'static GroupKind) -> CallResult {
 async fn list(ctx: Ctx, kind: &'static GroupKind) -> CallResult {
     let (db, caller) = (&ctx.state.db, ctx.caller());
     let mut input = ctx.input();
-    let customer = input.int("customer", caller.customer).unwrap_or(caller.customer);
+    let customer = customer_param(db, caller, &mut input).await?;
     let (window, count) = input.list_window();
-    check_seen_customer(db, caller, &mut input, "customer", Some(customer)).await?;
     input.finish()?;
     if count {
         return Ok(Reply::Data(json!({ "count": store::groups::count(db, kind, customer).await? })));

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::{
     Access, CallResult, CallSpec, Ctx, Input, Kind, Param,
-    write::{VALIDATION, check_seen_customer, in_transaction},
+    write::{VALIDATION, customer_param, in_transaction},
 };
 use crate::{
     auth::privilege::Privilege,
@@ -302,8 +302,7 @@ async fn system_list(ctx: Ctx) -> CallResult {
 async fn customer_list(ctx: Ctx) -> CallResult {
     let (db, caller) = (&ctx.state.db, ctx.caller());
     let mut input = ctx.input();
-    let customer = input.int("customer", caller.customer).unwrap_or(caller.customer);
-    check_seen_customer(db, caller, &mut input, "customer", Some(customer)).await?;
+    let customer = customer_param(db, caller, &mut input).await?;
     let (window, count) = input.list_window();
     let filter = NumberFilter { assigned: true, customer: Some(customer), ..NumberFilter::default() };
     answer_list(db, filter, input, count, window).await

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::{
     Access, CallResult, CallSpec, Ctx, Kind, Param,
-    write::{VALIDATION, bounded_text, check_seen_customer, email, id_json, in_transaction},
+    write::{VALIDATION, bounded_text, customer_param, email, id_json, in_transaction},
 };
 use crate::{
     auth::{
@@ -79,7 +79,7 @@ async fn create(ctx: Ctx) -> CallResult {
         input.error("password", &format!("The password {why}."));
     }
     let role = input.required_int("role");
-    let customer = input.int("customer", caller.customer).unwrap_or(caller.customer);
+    let customer = customer_param(db, caller, &mut input).await?;
     let email = email(&mut input, "email", false);
     let forename = bounded_text(&mut input, "forename", false, 255);
     let surname = bounded_text(&mut input, "surname", false, 255);
@@ -92,7 +92,6 @@ async fn create(ctx: Ctx) -> CallResult {
         }
         None => None,
     };
-    check_seen_customer(db, caller, &mut input, "customer", Some(customer)).await?;
     input.finish()?;
     if !grants_nothing_more(caller, &role_privileges.expect("validated")) {
         return Err(ApiError::RoleForbids);
@@ -147,9 +146,8 @@ async fn get(ctx: Ctx) -> CallResult {
 async fn list(ctx: Ctx) -> CallResult {
     let (db, caller) = (&ctx.state.db, ctx.caller());
     let mut input = ctx.input();
-    let customer = input.int("customer", caller.customer).unwrap_or(caller.customer);
+    let customer = customer_param(db, caller, &mut input).await?;
     let (window, count) = input.list_window();
-    check_seen_customer(db, caller, &mut input, "customer", Some(customer)).await?;
     input.finish()?;
     if count {
         return Ok(Reply::Data(json!({ "count": store::people::count(db, customer).await? })));

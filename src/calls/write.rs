@@ -48,6 +48,14 @@ pub async fn check_seen_customer(
     Ok(())
 }
 
+/// The `customer` parameter (default: the caller's own customer), checked to
+/// be seen by the caller.
+pub async fn customer_param(db: &Db, caller: &Caller, input: &mut Input<'_>) -> Result<i64, StoreError> {
+    let customer = input.int("customer", caller.customer).unwrap_or(caller.customer);
+    check_seen_customer(db, caller, input, "customer", Some(customer)).await?;
+    Ok(customer)
+}
+
 /// Text of at most `max` characters (and, when `required`, at least one).
 pub fn bounded_text<'a>(input: &mut Input<'a>, key: &str, required: bool, max: usize) -> Option<&'a str> {
     let value = if required { input.required_text(key)? } else { input.text(key).unwrap_or("") };
