@@ -134,26 +134,39 @@ async fn run(state: &AppState, spec: &'static CallSpec, client: IpAddr, request:
     if let (Ok(reply), Access::Requires { writes: true, .. }, Some(caller)) = (&outcome, spec.access, &caller)
         && !matches!(reply, Reply::Validated)
     {
-        let mut object = audit.take().unwrap_or(described);
-        if let Reply::Data(data) = reply
-            && let Some(id) = data.get("id")
-        {
-            object = format!("{object} id={id}").trim().to_string();
-        }
-        let entry = NewAudit {
-            person: caller.person,
-            username: &caller.username,
-            customer: target_customer.unwrap_or(caller.customer),
-            client: &client.to_string(),
-            call: spec.name,
-            object: &object,
-        };
-        // The call has acted and committed; a failure here is logged, not answered.
-        if let Err(err) = store::audit::record(&state.db, &entry).await {
-            tracing::error!(%err, call = spec.name, "could not write the audit row");
-        }
+        let object = audit.take().unwrap_or(described);
+        record_audit(state, spec, caller, client, target_customer, object, reply).await;
     }
     (outcome, caller, ticket)
+}
+
+/// One audit row for a writing call that acted. The call has committed by
+/// now, so a failure here is logged, not answered.
+async fn record_audit(
+    state: &AppState,
+    spec: &CallSpec,
+    caller: &Caller,
+    client: IpAddr,
+    customer: Option<i64>,
+    mut object: String,
+    reply: &Reply,
+) {
+    if let Reply::Data(data) = reply
+        && let Some(id) = data.get("id")
+    {
+        object = format!("{object} id={id}").trim().to_string();
+    }
+    let entry = NewAudit {
+        person: caller.person,
+        username: &caller.username,
+        customer: customer.unwrap_or(caller.customer),
+        client: &client.to_string(),
+        call: spec.name,
+        object: &object,
+    };
+    if let Err(err) = store::audit::record(&state.db, &entry).await {
+        tracing::error!(%err, call = spec.name, "could not write the audit row");
+    }
 }
 
 /// The object a writing call acts on, from its identifying parameters: the
