@@ -6,26 +6,15 @@
 #
 #   bench/auth.sh [sqlite|postgres] [seconds]
 set -euo pipefail
-cd "$(dirname "$0")/.."
 backend="${1:-sqlite}"
 secs="${2:-10}"
-pw="bench-Password-1"
 port=18181
 people=200000
-
-cargo build --release -q
-work="$(mktemp -d)"
-pg_db="switchyard_bench_$$"
-cleanup() {
-  [ -n "${server:-}" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
-  [ "$backend" = postgres ] && psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
 
 if [ "$backend" = postgres ]; then
-  psql -q -h 127.0.0.1 -U postgres -d postgres -c "CREATE DATABASE $pg_db"
-  url="postgres://postgres@127.0.0.1:5432/$pg_db"
+  bench_pg_create
+  url="$pg_url"
   series="generate_series(1, $people) AS s(n)"
   sql() { psql -q -h 127.0.0.1 -U postgres -d "$pg_db" -c "$1"; }
 else
@@ -33,11 +22,8 @@ else
   series="(WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < $people) SELECT n FROM s)"
   sql() { sqlite3 "$work/bench.db" "$1"; }
 fi
-
-SWITCHYARD_ADMIN_PASSWORD="$pw" SWITCHYARD_AUTH__MAX_FAILURES=1000000 SWITCHYARD_AUTH__MAX_FAILURES_PER_IP=1000000 \
-  target/release/switchyard serve --listen "127.0.0.1:$port" --database-url "$url" >"$work/server.log" 2>&1 &
-server=$!
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
+# Logged at info: the log is where answers other than 2xx are counted.
+bench_serve "$port" "$url" SWITCHYARD_LOG__LEVEL=info SWITCHYARD_AUTH__MAX_FAILURES=1000000 SWITCHYARD_AUTH__MAX_FAILURES_PER_IP=1000000
 
 # People u1..uN share the administrator's hash: each check still runs argon2 in full.
 sql "INSERT INTO people (customer, username, password_hash, role, email, forename, surname, created)
@@ -63,7 +49,7 @@ run "http://127.0.0.1:$port/api/json/roles/list?auth_username=admin;auth_passwor
 
 cold_rps=$(awk '/Requests\/sec/ {print $2}' "$work/cold.txt")
 warm_rps=$(awk '/Requests\/sec/ {print $2}' "$work/warm.txt")
-not_ok=$(grep -c 'code=[^2]' "$work/server.log" || true)
+not_ok=$(grep -c 'code=[^2]' "$work/server-$port.log" || true)
 echo "backend=$backend clients=32 duration=${secs}s each"
 echo "cold (argon2 every request): $(summary "$work/cold.txt")"
 echo "warm (credential cache):     $(summary "$work/warm.txt")"

@@ -5,33 +5,17 @@
 #
 #   bench/codes.sh [sqlite|postgres] [seconds]
 set -euo pipefail
-cd "$(dirname "$0")/.."
 backend="${1:-postgres}"
 secs="${2:-10}"
-pw="bench-Password-1"
 port=18182
-
-cargo build --release -q
-work="$(mktemp -d)"
-pg_db="switchyard_bench_$$"
-cleanup() {
-  [ -n "${server:-}" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
-  psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
 
 # pgbench's table lives in a PostgreSQL database migrated by Switchyard itself,
 # so that it has exactly the server's columns, key and indexes.
-psql -q -h 127.0.0.1 -U postgres -d postgres -c "CREATE DATABASE $pg_db"
-pg_url="postgres://postgres@127.0.0.1:5432/$pg_db"
+bench_pg_create
 target/release/switchyard migrate --database-url "$pg_url" >/dev/null 2>&1
 if [ "$backend" = postgres ]; then url="$pg_url"; else url="sqlite://$work/bench.db"; fi
-
-SWITCHYARD_ADMIN_PASSWORD="$pw" SWITCHYARD_LOG__LEVEL=warn \
-  target/release/switchyard serve --listen "127.0.0.1:$port" --database-url "$url" >"$work/server.log" 2>&1 &
-server=$!
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
+bench_serve "$port" "$url"
 
 cat >"$work/create.lua" <<LUA
 local threads = 0

@@ -6,29 +6,12 @@
 #
 #   bench/failover.sh [seconds]
 set -euo pipefail
-cd "$(dirname "$0")/.."
 secs="${1:-15}"
-pw="bench-Password-1"
-cargo build --release -q
-work="$(mktemp -d)"
-pg_db="switchyard_bench_$$"
-cleanup() {
-  kill "${one:-}" "${two:-}" 2>/dev/null || true
-  wait 2>/dev/null || true
-  psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" || true
-  [ -n "${KEEP:-}" ] && cp "$work"/*.txt /tmp/ 2>/dev/null; rm -rf "$work"
-}
-trap cleanup EXIT
-psql -q -h 127.0.0.1 -U postgres -d postgres -c "CREATE DATABASE $pg_db"
-url="postgres://postgres@127.0.0.1:5432/$pg_db"
-serve() {
-  SWITCHYARD_ADMIN_PASSWORD="$pw" SWITCHYARD_LOG__LEVEL=warn \
-    target/release/switchyard serve --listen "127.0.0.1:$1" --database-url "$url" >>"$work/server-$1.log" 2>&1 &
-  echo $!
-}
-ready() { for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$1/readyz" >/dev/null && return; sleep 0.05; done; }
-one=$(serve 18191); ready 18191
-two=$(serve 18192); ready 18192
+source "$(dirname "$0")/lib.sh"
+bench_pg_create
+bench_serve 18191 "$pg_url"
+bench_serve 18192 "$pg_url"
+two=$server
 path="/api/json/roles/list?auth_username=admin;auth_password=$pw"
 wrk -t1 -c16 -d"${secs}s" "http://127.0.0.1:18191$path" >"$work/one.txt" &
 w1=$!
@@ -38,7 +21,7 @@ sleep 5
 kill -9 "$two"
 killed=$(date +%s.%N)
 sleep 3
-two=$(serve 18192); ready 18192
+bench_serve 18192 "$pg_url"
 back=$(date +%s.%N)
 wait "$w1" "$w2"
 report() {

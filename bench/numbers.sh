@@ -7,36 +7,21 @@
 #
 #   bench/numbers.sh [postgres|sqlite] [runs]
 set -euo pipefail
-cd "$(dirname "$0")/.."
 backend="${1:-postgres}"
 runs="${2:-5}"
-pw="bench-Password-1"
 port=18184
 start=2120000000
 end=2120999999
-
-cargo build --release -q
-work="$(mktemp -d)"
-pg_db="switchyard_bench_$$"
-cleanup() {
-  [ -n "${server:-}" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
-  [ "$backend" = postgres ] && psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
 
 if [ "$backend" = postgres ]; then
-  psql -q -h 127.0.0.1 -U postgres -d postgres -c "CREATE DATABASE $pg_db"
-  url="postgres://postgres@127.0.0.1:5432/$pg_db"
+  bench_pg_create
+  url="$pg_url"
 else
   url="sqlite://$work/server.db"
 fi
-SWITCHYARD_ADMIN_PASSWORD="$pw" SWITCHYARD_LOG__LEVEL=warn \
-  target/release/switchyard serve --listen "127.0.0.1:$port" --database-url "$url" >"$work/server.log" 2>&1 &
-server=$!
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
+bench_serve "$port" "$url"
 api="http://127.0.0.1:$port/api/json"
-auth="auth_username=admin;auth_password=$pw"
 curl -sf "$api/classes/create?$auth;name=Geographic" >/dev/null
 curl -sf "$api/ingroups/create?$auth;name=Main" >/dev/null
 

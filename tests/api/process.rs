@@ -254,6 +254,14 @@ fn bad_settings_name_their_key() {
     assert!(!text.contains("Secret-Db-Pw"), "{text}");
 }
 
+impl Drop for Server {
+    // A test that fails before `stop` must not leave its server running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Server {
     /// A call with `;`-separated parameters as the given person.
     async fn call(&self, user: (&str, &str), call: &str, params: &[(&str, &str)]) -> Answer {
