@@ -70,6 +70,15 @@ impl Privileges {
         self.0[privilege as usize] = access;
     }
 
+    /// Adds a privilege as stored in `role_privileges` (its name and access
+    /// code). A row of a LEFT JOIN with no privilege, or one this version does
+    /// not know, grants nothing.
+    pub fn grant_stored(&mut self, name: Option<&str>, code: Option<i64>) {
+        if let (Some(privilege), Some(access)) = (name.and_then(Privilege::parse), code.and_then(Access::from_code)) {
+            self.set(privilege, Some(access));
+        }
+    }
+
     pub fn get(&self, privilege: Privilege) -> Option<Access> {
         self.0[privilege as usize]
     }

@@ -4,10 +4,7 @@
 use sqlx::Row;
 
 use super::{Db, StoreError};
-use crate::{
-    auth::privilege::{Access, Privilege, Privileges},
-    on_read,
-};
+use crate::{auth::privilege::Privileges, on_read};
 
 /// A person as authentication sees them. The hash stays inside the server.
 #[derive(Debug, Clone)]
@@ -50,11 +47,7 @@ pub async fn find_login(db: &Db, username: &str) -> Result<Option<Login>, StoreE
             password_hash,
             privileges: Privileges::default(),
         });
-        if let (Some(privilege), Some(access)) =
-            (privilege.as_deref().and_then(Privilege::parse), access.and_then(Access::from_code))
-        {
-            login.privileges.set(privilege, Some(access));
-        }
+        login.privileges.grant_stored(privilege.as_deref(), access);
     }
     Ok(login)
 }

@@ -50,11 +50,7 @@ pub async fn list(db: &Db, window: &ListWindow) -> Result<Vec<RoleRow>, StoreErr
         if roles.last().is_none_or(|r| r.id != id) {
             roles.push(RoleRow { id, name, description, privileges: Privileges::default() });
         }
-        if let (Some(p), Some(a)) =
-            (privilege.as_deref().and_then(Privilege::parse), access.and_then(Access::from_code))
-        {
-            roles.last_mut().expect("pushed above").privileges.set(p, Some(a));
-        }
+        roles.last_mut().expect("pushed above").privileges.grant_stored(privilege.as_deref(), access);
     }
     Ok(roles)
 }
@@ -75,10 +71,8 @@ pub async fn privileges(db: &Db, role: i64) -> Result<Privileges, StoreError> {
             .fetch_all(pool)
             .await)?;
     let mut privileges = Privileges::default();
-    for (p, a) in rows {
-        if let (Some(p), Some(a)) = (Privilege::parse(&p), Access::from_code(a)) {
-            privileges.set(p, Some(a));
-        }
+    for (name, code) in rows {
+        privileges.grant_stored(Some(&name), Some(code));
     }
     Ok(privileges)
 }
