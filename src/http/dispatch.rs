@@ -115,8 +115,10 @@ async fn run(state: &AppState, spec: &'static CallSpec, client: IpAddr, request:
             }
         }
     }
-    let described = describe(spec, &params);
-    let target_customer = params.get("customer").and_then(|c| c.parse::<i64>().ok());
+    // What an audit row needs from the parameters, taken before they move into
+    // the handler; only writing calls are audited, so reads skip the work.
+    let audit_basis = matches!(spec.access, Access::Requires { writes: true, .. })
+        .then(|| (describe(spec, &params), params.get("customer").and_then(|c| c.parse::<i64>().ok())));
     let audit = AuditNote::default();
     let ctx = Ctx { state: state.clone(), params, caller: caller.clone(), spec, audit: audit.clone() };
     // The handler runs in its own task so that a client hanging up cannot stop
@@ -131,7 +133,7 @@ async fn run(state: &AppState, spec: &'static CallSpec, client: IpAddr, request:
             Err(ApiError::Unavailable(format!("call {} timed out", spec.name)))
         }
     };
-    if let (Ok(reply), Access::Requires { writes: true, .. }, Some(caller)) = (&outcome, spec.access, &caller)
+    if let (Ok(reply), Some((described, target_customer)), Some(caller)) = (&outcome, audit_basis, &caller)
         && !matches!(reply, Reply::Validated)
     {
         let object = audit.take().unwrap_or(described);
