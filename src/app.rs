@@ -1,7 +1,7 @@
 //! The server as a value: shared state, the router, and a `serve` that takes an
 //! already-bound listener so that tests run on port 0 without waiting.
 
-use std::{convert::Infallible, future::Future, net::SocketAddr, ops::Deref, sync::Arc, time::Duration};
+use std::{convert::Infallible, future::Future, net::SocketAddr, time::Duration};
 
 use axum::{
     Router,
@@ -15,46 +15,12 @@ use hyper_util::{
     server::graceful::GracefulShutdown,
     service::TowerToHyperService,
 };
-use tokio::{net::TcpListener, sync::Semaphore};
+use tokio::net::TcpListener;
 use tower::ServiceExt;
 use tower_http::catch_panic::CatchPanicLayer;
 
-use crate::{
-    auth::Authenticator,
-    calls::Registry,
-    http::{dispatch, envelope::render_error, error::ApiError},
-    settings::Settings,
-    store::Db,
-};
-
-#[derive(Clone)]
-pub struct AppState(Arc<Inner>);
-
-pub struct Inner {
-    pub settings: Settings,
-    pub db: Db,
-    pub auth: Authenticator,
-    pub calls: Registry,
-    /// Calls served at once; a call that finds none free is refused, not queued.
-    pub in_flight: Arc<Semaphore>,
-    pub metrics: crate::metrics::Metrics,
-}
-
-impl Deref for AppState {
-    type Target = Inner;
-    fn deref(&self) -> &Inner {
-        &self.0
-    }
-}
-
-impl AppState {
-    pub fn new(settings: Settings, db: Db) -> Self {
-        let auth = Authenticator::new(&settings.auth);
-        let in_flight = Arc::new(Semaphore::new(settings.limits.max_in_flight));
-        let metrics = crate::metrics::Metrics::default();
-        Self(Arc::new(Inner { settings, db, auth, calls: Registry::new(), in_flight, metrics }))
-    }
-}
+pub use crate::state::AppState;
+use crate::{base::ApiError, http::envelope::render_error, pipeline};
 
 pub fn router(state: AppState) -> Router {
     let mode = state.settings.http_status;
@@ -64,7 +30,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/openapi.json", get(openapi_json))
         .route("/api/docs", get(docs))
-        .fallback(dispatch::api)
+        .fallback(pipeline::api)
         // A bug must still answer with the envelope, not hyper's empty reply.
         .layer(CatchPanicLayer::custom(move |_: Box<dyn std::any::Any + Send>| {
             render_error(&ApiError::internal("a request handler panicked"), mode)

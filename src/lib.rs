@@ -6,19 +6,22 @@
 
 pub mod app;
 pub mod auth;
+pub mod base;
 pub mod calls;
 pub mod domain;
 pub mod first_start;
 pub mod http;
 pub mod metrics;
 pub mod openapi;
+pub mod pipeline;
 pub mod settings;
+pub mod state;
 pub mod store;
 pub mod telemetry;
 
-use app::AppState;
 use first_start::{AdminSeed, FirstStartError};
 use settings::Settings;
+use state::AppState;
 use store::{Db, StoreError};
 
 #[derive(Debug, thiserror::Error)]

@@ -5,11 +5,11 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::calls::{Access, CallSpec, Kind, Param, Registry};
+use crate::calls::{Access, CallSpec, Kind, Param, ParamInfo, Registry, param::parse};
 
 /// A value to show in examples for a parameter.
-fn example(param: &Param) -> String {
-    let by_name = match param.name {
+fn example(param: &dyn ParamInfo) -> String {
+    let by_name = match param.name() {
         "code" => "100",
         "dtype" => "phone",
         "dnumber" => "1234567",
@@ -28,55 +28,44 @@ fn example(param: &Param) -> String {
     if !by_name.is_empty() {
         return by_name.to_string();
     }
-    match param.kind {
+    match param.kind() {
         Kind::Integer | Kind::Flag => "1".into(),
         Kind::Text => "example".into(),
     }
 }
 
-/// Whether a documented default is a literal value rather than a description
-/// such as "Customer of authentication user.".
-fn literal_default(param: &Param) -> Option<Value> {
-    match param.kind {
-        Kind::Integer | Kind::Flag => param.default.parse::<i64>().ok().map(Value::from),
-        Kind::Text if !param.default.contains(' ') && !param.default.ends_with('.') => Some(param.default.into()),
-        Kind::Text => None,
-    }
-}
-
-fn schema(param: &Param) -> Value {
-    let mut schema = match param.kind {
+fn schema(param: &dyn ParamInfo) -> Value {
+    let mut schema = match param.kind() {
         Kind::Integer => json!({ "type": "integer", "format": "int64" }),
         Kind::Flag => json!({ "type": "integer", "enum": [0, 1] }),
         Kind::Text => json!({ "type": "string" }),
     };
-    if !param.required
-        && let Some(default) = literal_default(param)
-    {
+    if let Some(default) = param.default_value() {
         schema["default"] = default;
     }
     schema
 }
 
-fn description(param: &Param) -> String {
-    if !param.required && !param.default.is_empty() && literal_default(param).is_none() {
-        format!("{} Default: {}", param.doc, param.default)
-    } else {
-        param.doc.to_string()
+/// The documentation, and a default the call decides, in words.
+fn description(param: &dyn ParamInfo) -> String {
+    match param.default_words() {
+        Some(words) if !words.is_empty() => format!("{} Default: {words}", param.doc()),
+        _ => param.doc().to_string(),
     }
 }
 
-const CREDENTIALS: [Param; 2] = [
-    Param::required("auth_username", Kind::Text, "Authentication username (or use HTTP Basic)."),
-    Param::required("auth_password", Kind::Text, "Authentication password (or use HTTP Basic)."),
-];
+const AUTH_USERNAME: Param<String> =
+    Param::required("auth_username", Kind::Text, "Authentication username (or use HTTP Basic).", parse::text);
+const AUTH_PASSWORD: Param<String> =
+    Param::required("auth_password", Kind::Text, "Authentication password (or use HTTP Basic).", parse::text);
+const CREDENTIALS: [&dyn ParamInfo; 2] = [&AUTH_USERNAME, &AUTH_PASSWORD];
 
-fn all_params(spec: &CallSpec) -> Vec<&Param> {
-    let credentials: &[Param] = match spec.access {
+fn all_params(spec: &CallSpec) -> Vec<&'static dyn ParamInfo> {
+    let credentials: &[&dyn ParamInfo] = match spec.access {
         Access::Public => &[],
         Access::Requires { .. } => &CREDENTIALS,
     };
-    credentials.iter().chain(spec.all_params()).collect()
+    credentials.iter().copied().chain(spec.all_params()).collect()
 }
 
 /// A copy-paste curl example with the call's required parameters.
@@ -86,8 +75,8 @@ pub fn curl_example(spec: &CallSpec) -> String {
         pairs.push("auth_username=admin".into());
         pairs.push("auth_password=PASSWORD".into());
     }
-    for param in spec.params.iter().filter(|p| p.required) {
-        pairs.push(format!("{}={}", param.name, example(param)));
+    for param in spec.params.iter().filter(|p| p.required()) {
+        pairs.push(format!("{}={}", param.name(), example(*param)));
     }
     let query = if pairs.is_empty() { String::new() } else { format!("?{}", pairs.join(";")) };
     format!("curl 'http://127.0.0.1:8080/api/json/{}/{query}'", spec.name)
@@ -121,8 +110,8 @@ fn operation(spec: &CallSpec, method: &str) -> Value {
             params
                 .iter()
                 .map(|p| {
-                    json!({ "name": p.name, "in": "query", "required": p.required,
-                            "description": description(p), "schema": schema(p) })
+                    json!({ "name": p.name(), "in": "query", "required": p.required(),
+                            "description": description(*p), "schema": schema(*p) })
                 })
                 .collect(),
         );
@@ -130,12 +119,12 @@ fn operation(spec: &CallSpec, method: &str) -> Value {
         let properties: Map<String, Value> = params
             .iter()
             .map(|p| {
-                let mut s = schema(p);
-                s["description"] = description(p).into();
-                (p.name.to_string(), s)
+                let mut s = schema(*p);
+                s["description"] = description(*p).into();
+                (p.name().to_string(), s)
             })
             .collect();
-        let required: Vec<&str> = params.iter().filter(|p| p.required).map(|p| p.name).collect();
+        let required: Vec<&str> = params.iter().filter(|p| p.required()).map(|p| p.name()).collect();
         let body = json!({ "type": "object", "properties": properties, "required": required });
         op["requestBody"] = json!({ "content": {
             "application/x-www-form-urlencoded": { "schema": body },

@@ -54,6 +54,9 @@ pub struct LimitSettings {
     pub header_read_timeout_secs: u64,
     /// Longest a client may take to send its request body.
     pub body_read_timeout_secs: u64,
+    /// How long a running `Idempotency-Key` claim stays its process's without
+    /// renewal; a retry takes over a claim whose lease ran out.
+    pub idempotency_lease_secs: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -121,6 +124,7 @@ impl Default for LimitSettings {
             shutdown_grace_secs: 30,
             header_read_timeout_secs: 10,
             body_read_timeout_secs: 30,
+            idempotency_lease_secs: 10,
         }
     }
 }
@@ -211,6 +215,9 @@ impl Settings {
         }
         if self.limits.call_timeout_secs == 0 {
             return invalid("limits.call_timeout_secs", "must be at least 1");
+        }
+        if self.limits.idempotency_lease_secs == 0 {
+            return invalid("limits.idempotency_lease_secs", "must be at least 1");
         }
         if self.database.max_connections < 2 {
             return invalid("database.max_connections", "must be at least 2");

@@ -17,7 +17,7 @@ use clock::Clock;
 use throttle::Throttle;
 
 use crate::{
-    http::error::ApiError,
+    base::ApiError,
     store::{self, Db},
 };
 use password::Passwords;

@@ -1,64 +1,271 @@
 //! Feature codes: dialable short codes that route a caller to a destination.
-//! Create and update read the same fields into one record and check it with
-//! the same rules; update starts from the stored record, so an absent field
-//! keeps its value.
-
-use serde_json::{Value, json};
+//! Create and update read the same fields with the same parsers; create takes
+//! each field's declared default, update keeps the stored value of each field
+//! not sent. The merged record is then checked whole (a destination's type
+//! and number together) and its references against the database.
 
 use super::{
-    Access, CallResult, CallSpec, Ctx, Input, Kind, Param,
-    write::{VALIDATION, customer_param, in_transaction},
+    Access, CallResult, CallSpec, Ctx, Kind, Param, ParamInfo, Reader, Request, handler,
+    param::{
+        Absent,
+        common::{CUSTOMER, DESCRIPTION},
+        parse,
+    },
+    write::in_transaction,
 };
 use crate::{
     auth::privilege::Privilege,
+    base::{ApiError, Count, Reply},
     domain::{
-        RINGTONES, Routing,
-        destination::{DestinationType, is_digits, is_feature_code},
-        is_language_tag,
+        CodeSort, FeatureCode, Routing, SnameAction, TextDtype,
+        destination::{Destination, DestinationType, is_digits},
+        parse_language, parse_ringtone,
     },
-    http::{envelope::Reply, error::ApiError},
     store::{
-        self, Db, StoreError,
-        codes::{CodeRecord, InsertError, Sort},
+        self, StoreError,
+        codes::{CodeRecord, InsertError},
         groups::{MUSIC, RECORD_GROUPS, TIME_GROUPS},
         plans::Feature,
     },
 };
 
-const CODE: Param = Param::required("code", Kind::Text, "Feature code: 1 to 32 of 0-9 * #.");
-const CUSTOMER: Param =
-    Param::optional("customer", Kind::Integer, "Customer of authentication user.", "ID of customer to act in.");
+const CODE: Param<FeatureCode> =
+    Param::required("code", Kind::Text, "Feature code: 1 to 32 of 0-9 * #.", |v| parse::with(FeatureCode::parse(v)));
+const DTYPE: Param<DestinationType> = Param {
+    name: "dtype",
+    kind: Kind::Text,
+    doc: "Destination type.",
+    absent: Absent::RequiredMayBeEmpty,
+    parse: |v| parse::with(DestinationType::call_type(v)),
+};
+const DNUMBER: Param<String> = Param {
+    name: "dnumber",
+    kind: Kind::Text,
+    doc: "Destination number, valid for the destination type.",
+    absent: Absent::RequiredMayBeEmpty,
+    parse: parse::text,
+};
+const DTYPE_KEPT: Param<DestinationType> =
+    Param::decided("dtype", Kind::Text, "Unchanged.", "Destination type.", |v| {
+        parse::with(DestinationType::call_type(v))
+    });
+const DNUMBER_KEPT: Param<String> = Param::decided(
+    "dnumber",
+    Kind::Text,
+    "Unchanged.",
+    "Destination number, valid for the destination type.",
+    parse::text,
+);
 
-/// Every field after `code`, `dtype`, `dnumber` and `customer`, in the seed's order.
+const DIRECT: Param<bool> = Param::with_default(
+    "direct",
+    Kind::Flag,
+    false,
+    "1 to allow callers to enter feature code in IVRs and attendant, 0 not to.",
+    parse::flag,
+);
+const FAX_DETECT: Param<bool> =
+    Param::with_default("fax_detect", Kind::Flag, false, "1 to detect faxes, 0 not to.", parse::flag);
+const FAX_DTYPE: Param<Option<DestinationType>> = Param::with_default(
+    "fax_dtype",
+    Kind::Text,
+    None,
+    "Destination type on fax detection: a destination type or email.",
+    |v| parse::with(DestinationType::fax_type(v)),
+);
+const FAX_DNUMBER: Param<String> =
+    Param::with_default("fax_dnumber", Kind::Text, String::new(), "Destination number on fax detection.", parse::text);
+const LANGUAGE: Param<String> = Param::with_default(
+    "language",
+    Kind::Text,
+    String::new(),
+    "Language code such as en or en-GB. Empty string for default.",
+    |v| parse::with(parse_language(v)),
+);
+const MAXIMUM_SECONDS: Param<i64> = Param::with_default(
+    "maximum_seconds",
+    Kind::Integer,
+    -1,
+    "Maximum seconds to let call run for, -1 for no limit.",
+    |v| match parse::integer(v)? {
+        n if n == -1 || n > 0 => Ok(n),
+        _ => Err("This must be -1 or a positive number of seconds.".into()),
+    },
+);
+const MUSIC_CLASS: Param<i64> =
+    Param::with_default("music", Kind::Integer, 0, "ID of music class to play. 0 for default.", |v| {
+        at_least_zero(v, "This must be 0 or the ID of a music class.")
+    });
+const OWNER: Param<i64> =
+    Param::with_default("owner", Kind::Integer, 0, "ID of owner (a person of the customer). 0 for none.", |v| {
+        at_least_zero(v, "This must be 0 or the ID of a person of the customer.")
+    });
+const PANEL: Param<bool> =
+    Param::with_default("panel", Kind::Flag, false, "1 to display in control panel, 0 not to.", parse::flag);
+const PASSWORD: Param<String> = Param::with_default(
+    "password",
+    Kind::Text,
+    String::new(),
+    "PIN (1 to 20 digits) to update feature code. Empty string to forbid.",
+    |v| {
+        if v.is_empty() || is_digits(v, 20) {
+            Ok(v.to_string())
+        } else {
+            Err("A PIN must be empty or 1 to 20 digits.".into())
+        }
+    },
+);
+const PLAY_MESSAGE: Param<i64> = Param::with_default(
+    "play_message",
+    Kind::Integer,
+    0,
+    "1 to play message to callers, 2 to play without answering, 0 not to play.",
+    |v| in_range(v, 0..=2, "This must be 0, 1 or 2."),
+);
+const RECORDGROUP: Param<i64> =
+    Param::with_default("recordgroup", Kind::Integer, 0, "ID of record group. 0 for none.", |v| {
+        at_least_zero(v, "This must be 0 or the ID of a record group.")
+    });
+const RINGTONE: Param<String> =
+    Param::with_default("ringtone", Kind::Text, String::new(), "Ring tone to force, or empty string for none.", |v| {
+        parse::with(parse_ringtone(v))
+    });
+const ROUTING: Param<String> = Param::with_default(
+    "routing",
+    Kind::Text,
+    String::new(),
+    "Temporary routing: default, timegroup_<ID>, a number, or empty string for normal.",
+    |v| parse::with(Routing::check(v)),
+);
+const SCREEN: Param<i64> = Param::with_default(
+    "screen",
+    Kind::Integer,
+    0,
+    "0 not to screen; 1 caller ID; 2 ask name; 3 play file; 4 file and caller ID.",
+    |v| in_range(v, 0..=4, "This must be 0 to 4."),
+);
+const SHARED: Param<bool> = Param::with_default(
+    "shared",
+    Kind::Flag,
+    false,
+    "1 to share with all customers on system (system privilege), 0 not to.",
+    parse::flag,
+);
+const SNAME: Param<String> = Param::with_default(
+    "sname",
+    Kind::Text,
+    String::new(),
+    "Force caller name, at most 64 characters. Empty string for no change.",
+    parse::bounded::<64>,
+);
+const SNAME_ACTION: Param<SnameAction> = Param::with_default(
+    "sname_action",
+    Kind::Text,
+    SnameAction::Replace,
+    "replace, prepend or append the caller name.",
+    |v| parse::with(SnameAction::parse(v)),
+);
+const TEXT_DTYPE: Param<TextDtype> = Param::with_default(
+    "text_dtype",
+    Kind::Text,
+    TextDtype::None,
+    "Destination type for text messages: none, email, phone, forward, url.",
+    |v| parse::with(TextDtype::parse(v)),
+);
+const TEXT_DNUMBER: Param<String> = Param::with_default(
+    "text_dnumber",
+    Kind::Text,
+    String::new(),
+    "Destination number for text messages.",
+    parse::text,
+);
+const UPDATE_ROUTING: Param<bool> = Param::with_default(
+    "update_routing",
+    Kind::Flag,
+    false,
+    "1 to automatically update routing, 0 not to.",
+    parse::flag,
+);
+const SORT: Param<CodeSort> =
+    Param::with_default("sort", Kind::Text, CodeSort::Code, "Sort by code, dtype or dnumber.", |v| {
+        parse::with(CodeSort::parse(v))
+    });
+
+fn at_least_zero(value: &str, message: &'static str) -> Result<i64, crate::base::Message> {
+    match parse::integer(value)? {
+        n if n >= 0 => Ok(n),
+        _ => Err(message.into()),
+    }
+}
+
+fn in_range(
+    value: &str,
+    range: std::ops::RangeInclusive<i64>,
+    message: &'static str,
+) -> Result<i64, crate::base::Message> {
+    match parse::integer(value)? {
+        n if range.contains(&n) => Ok(n),
+        _ => Err(message.into()),
+    }
+}
+
+/// Every field after the code, its destination and its customer, in the
+/// seed's order: its parameter, and how its value is stored. This one list
+/// makes the fields' struct, their reading and their merge into a record.
 macro_rules! code_fields {
-    ($($head:expr),* $(,)?) => {
-        &[
-            $($head,)*
-            Param::optional("description", Kind::Text, "", "Description, at most 255 characters."),
-            Param::optional("direct", Kind::Flag, "0", "1 to allow callers to enter feature code in IVRs and attendant, 0 not to."),
-            Param::optional("fax_detect", Kind::Flag, "0", "1 to detect faxes, 0 not to."),
-            Param::optional("fax_dtype", Kind::Text, "", "Destination type on fax detection: a destination type or email."),
-            Param::optional("fax_dnumber", Kind::Text, "", "Destination number on fax detection."),
-            Param::optional("language", Kind::Text, "", "Language code such as en or en-GB. Empty string for default."),
-            Param::optional("maximum_seconds", Kind::Integer, "-1", "Maximum seconds to let call run for, -1 for no limit."),
-            Param::optional("music", Kind::Integer, "0", "ID of music class to play. 0 for default."),
-            Param::optional("owner", Kind::Integer, "0", "ID of owner (a person of the customer). 0 for none."),
-            Param::optional("panel", Kind::Flag, "0", "1 to display in control panel, 0 not to."),
-            Param::optional("password", Kind::Text, "", "PIN (1 to 20 digits) to update feature code. Empty string to forbid."),
-            Param::optional("play_message", Kind::Integer, "0", "1 to play message to callers, 2 to play without answering, 0 not to play."),
-            Param::optional("recordgroup", Kind::Integer, "0", "ID of record group. 0 for none."),
-            Param::optional("ringtone", Kind::Text, "", "Ring tone to force, or empty string for none."),
-            Param::optional("routing", Kind::Text, "", "Temporary routing: default, timegroup_<ID>, a number, or empty string for normal."),
-            Param::optional("screen", Kind::Integer, "0", "0 not to screen; 1 caller ID; 2 ask name; 3 play file; 4 file and caller ID."),
-            Param::optional("shared", Kind::Flag, "0", "1 to share with all customers on system (system privilege), 0 not to."),
-            Param::optional("sname", Kind::Text, "", "Force caller name, at most 64 characters. Empty string for no change."),
-            Param::optional("sname_action", Kind::Text, "replace", "replace, prepend or append the caller name."),
-            Param::optional("text_dtype", Kind::Text, "none", "Destination type for text messages: none, email, phone, forward, url."),
-            Param::optional("text_dnumber", Kind::Text, "", "Destination number for text messages."),
-            Param::optional("update_routing", Kind::Flag, "0", "1 to automatically update routing, 0 not to."),
-            VALIDATION,
-        ]
+    (create: [$($create:ident),*], update: [$($update:ident),*], fields: {
+        $($field:ident: $ty:ty = $param:ident => $stored:expr),* $(,)?
+    }) => {
+        /// The fields sent (update) or sent-or-defaulted (create).
+        struct CodeFields {
+            $($field: Option<$ty>,)*
+        }
+
+        const CREATE_PARAMS: &[&dyn ParamInfo] = &[$(&$create,)* $(&$param,)*];
+        const UPDATE_PARAMS: &[&dyn ParamInfo] = &[$(&$update,)* $(&$param,)*];
+
+        impl CodeFields {
+            fn read(r: &mut Reader<'_>, with_defaults: bool) -> Self {
+                Self { $($field: if with_defaults { r.get(&$param) } else { r.given(&$param) },)* }
+            }
+
+            /// Copies every field present into `record`.
+            fn apply(self, record: &mut CodeRecord) {
+                $(if let Some(value) = self.$field {
+                    record.$field = ($stored)(value);
+                })*
+            }
+        }
     };
+}
+
+code_fields! {
+    create: [CODE, DTYPE, DNUMBER, CUSTOMER],
+    update: [CODE, DTYPE_KEPT, DNUMBER_KEPT, CUSTOMER],
+    fields: {
+        description: String = DESCRIPTION => |v| v,
+        direct: bool = DIRECT => i64::from,
+        fax_detect: bool = FAX_DETECT => i64::from,
+        fax_dtype: Option<DestinationType> = FAX_DTYPE => |v: Option<DestinationType>| v.map_or_else(String::new, |t| t.as_str().to_string()),
+        fax_dnumber: String = FAX_DNUMBER => |v| v,
+        language: String = LANGUAGE => |v| v,
+        maximum_seconds: i64 = MAXIMUM_SECONDS => |v| v,
+        music: i64 = MUSIC_CLASS => |v| v,
+        owner: i64 = OWNER => |v| v,
+        panel: bool = PANEL => i64::from,
+        password: String = PASSWORD => |v| v,
+        play_message: i64 = PLAY_MESSAGE => |v| v,
+        recordgroup: i64 = RECORDGROUP => |v| v,
+        ringtone: String = RINGTONE => |v| v,
+        routing: String = ROUTING => |v| v,
+        screen: i64 = SCREEN => |v| v,
+        shared: bool = SHARED => i64::from,
+        sname: String = SNAME => |v| v,
+        sname_action: SnameAction = SNAME_ACTION => |v: SnameAction| v.as_str().to_string(),
+        text_dtype: TextDtype = TEXT_DTYPE => |v: TextDtype| v.as_str().to_string(),
+        text_dnumber: String = TEXT_DNUMBER => |v| v,
+        update_routing: bool = UPDATE_ROUTING => i64::from,
+    }
 }
 
 const EDITORS: &[Privilege] = &[Privilege::Administrator, Privilege::Wholesale];
@@ -69,30 +276,25 @@ pub const CALLS: &[CallSpec] = &[
         name: "codes/create",
         summary: "Creates a new feature code.",
         access: Access::Requires { any_of: EDITORS, writes: true },
-        params: code_fields![
-            CODE,
-            Param::required("dtype", Kind::Text, "Destination type."),
-            Param::required("dnumber", Kind::Text, "Destination number, valid for the destination type."),
-            CUSTOMER,
-        ],
+        params: CREATE_PARAMS,
         list: false,
-        handler: |ctx| Box::pin(create(ctx)),
+        handler: handler!(NewCode, create),
     },
     CallSpec {
         name: "codes/get",
         summary: "Gets one of a customer's own feature codes.",
         access: READ,
-        params: &[CODE, CUSTOMER],
+        params: &[&CODE, &CUSTOMER],
         list: false,
-        handler: |ctx| Box::pin(get(ctx)),
+        handler: handler!(CodeKey, get),
     },
     CallSpec {
         name: "codes/list",
         summary: "Lists a customer's feature codes and those the system owner shares.",
         access: READ,
-        params: &[CUSTOMER, Param::optional("sort", Kind::Text, "code", "Sort by code, dtype or dnumber.")],
+        params: &[&CUSTOMER, &SORT],
         list: true,
-        handler: |ctx| Box::pin(list(ctx)),
+        handler: handler!(ListCodes, list),
     },
     CallSpec {
         name: "codes/update",
@@ -101,225 +303,216 @@ pub const CALLS: &[CallSpec] = &[
             any_of: &[Privilege::Administrator, Privilege::User, Privilege::Wholesale],
             writes: true,
         },
-        params: code_fields![
-            CODE,
-            Param::optional("dtype", Kind::Text, "Unchanged.", "Destination type."),
-            Param::optional("dnumber", Kind::Text, "Unchanged.", "Destination number, valid for the destination type."),
-            CUSTOMER,
-        ],
+        params: UPDATE_PARAMS,
         list: false,
-        handler: |ctx| Box::pin(update(ctx)),
+        handler: handler!(CodeChange, update),
     },
     CallSpec {
         name: "codes/delete",
         summary: "Deletes one of a customer's own feature codes.",
         access: Access::Requires { any_of: EDITORS, writes: true },
-        params: &[CODE, CUSTOMER, VALIDATION],
+        params: &[&CODE, &CUSTOMER],
         list: false,
-        handler: |ctx| Box::pin(delete(ctx)),
+        handler: handler!(CodeKey, delete),
     },
 ];
 
-/// A new code's fields before any parameter is applied: the seed's defaults.
-fn defaults(customer: i64, code: &str) -> CodeRecord {
-    CodeRecord {
-        customer,
-        code: code.to_string(),
-        dtype: String::new(),
-        dnumber: String::new(),
-        description: String::new(),
-        direct: 0,
-        fax_detect: 0,
-        fax_dtype: String::new(),
-        fax_dnumber: String::new(),
-        language: String::new(),
-        maximum_seconds: -1,
-        music: 0,
-        owner: 0,
-        panel: 0,
-        password: String::new(),
-        play_message: 0,
-        recordgroup: 0,
-        ringtone: String::new(),
-        routing: String::new(),
-        screen: 0,
-        shared: 0,
-        sname: String::new(),
-        sname_action: "replace".into(),
-        text_dtype: "none".into(),
-        text_dnumber: String::new(),
-        update_routing: 0,
-        created: store::now_epoch(),
+/// A code of a customer the caller sees.
+struct CodeKey {
+    code: FeatureCode,
+    customer: i64,
+}
+
+impl Request for CodeKey {
+    async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
+        let code = r.get(&CODE);
+        let customer = r.seen_customer(&CUSTOMER).await?;
+        Ok(code.map(|code| Self { code, customer }))
     }
 }
 
-/// Copies every field given into `record`; a wrongly typed value is recorded
-/// as an error and leaves the field as it was.
-fn apply_given(input: &mut Input<'_>, r: &mut CodeRecord) {
-    let texts: [(&str, &mut String); 13] = [
-        ("dtype", &mut r.dtype),
-        ("dnumber", &mut r.dnumber),
-        ("description", &mut r.description),
-        ("fax_dtype", &mut r.fax_dtype),
-        ("fax_dnumber", &mut r.fax_dnumber),
-        ("language", &mut r.language),
-        ("password", &mut r.password),
-        ("ringtone", &mut r.ringtone),
-        ("routing", &mut r.routing),
-        ("sname", &mut r.sname),
-        ("sname_action", &mut r.sname_action),
-        ("text_dtype", &mut r.text_dtype),
-        ("text_dnumber", &mut r.text_dnumber),
-    ];
-    for (key, field) in texts {
-        if let Some(value) = input.text(key) {
-            *field = value.to_string();
+/// codes/create: a whole record, checked.
+struct NewCode {
+    record: CodeRecord,
+}
+
+impl Request for NewCode {
+    async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
+        let code = r.get(&CODE);
+        let dtype = r.get(&DTYPE);
+        let dnumber = r.get(&DNUMBER);
+        let customer = r.seen_customer(&CUSTOMER).await?;
+        let fields = CodeFields::read(r, true);
+        let code_text = code.as_ref().map_or("", FeatureCode::as_str).to_string();
+        let mut record = CodeRecord { customer, code: code_text, ..CodeRecord::default() };
+        fields.apply(&mut record);
+        let destination = check_destination(r, dtype, dnumber.as_deref());
+        if let Some(destination) = &destination {
+            destination.store_in(&mut record);
         }
-    }
-    let integers: [(&str, i64, &mut i64); 6] = [
-        ("maximum_seconds", -1, &mut r.maximum_seconds),
-        ("music", 0, &mut r.music),
-        ("owner", 0, &mut r.owner),
-        ("play_message", 0, &mut r.play_message),
-        ("recordgroup", 0, &mut r.recordgroup),
-        ("screen", 0, &mut r.screen),
-    ];
-    for (key, default, field) in integers {
-        if let Some(value) = input.int(key, default) {
-            *field = value;
+        check_record(r, &record);
+        if r.is_ok("customer") && r.is_ok("code") {
+            check_references(r, &record, |_| true).await?;
         }
-    }
-    let flags: [(&str, &mut i64); 5] = [
-        ("direct", &mut r.direct),
-        ("fax_detect", &mut r.fax_detect),
-        ("panel", &mut r.panel),
-        ("shared", &mut r.shared),
-        ("update_routing", &mut r.update_routing),
-    ];
-    for (key, field) in flags {
-        if let Some(value) = input.flag(key, false) {
-            *field = value as i64;
-        }
+        record.created = store::now_epoch();
+        Ok(code.and(destination).map(|_| Self { record }))
     }
 }
 
-/// The rules of the spec's table that need no database, on the whole record.
-fn check_syntax(input: &mut Input<'_>, r: &CodeRecord) {
-    let mut rule = |ok: bool, key: &str, message: &str| {
-        if !ok {
-            input.error(key, message);
+/// codes/update: the stored record (if the caller may change it) with the
+/// fields sent applied, checked.
+struct CodeChange {
+    /// `None`: no such code, or not one the caller may change (404).
+    record: Option<CodeRecord>,
+    shares: bool,
+}
+
+impl Request for CodeChange {
+    async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
+        let caller = r.caller()?;
+        let code = r.get(&CODE);
+        let dtype = r.given(&DTYPE_KEPT);
+        let dnumber = r.given(&DNUMBER_KEPT);
+        let customer = r.seen_customer(&CUSTOMER).await?;
+        let shares = r.given(&SHARED) == Some(true);
+        let fields = CodeFields::read(r, false);
+        let stored = match &code {
+            Some(code) if r.is_ok("customer") => store::codes::get(r.db, customer, code.as_str()).await?,
+            _ => None,
+        };
+        // A person who may not edit every code sees only the codes they own.
+        let editor = caller.privileges.admits(EDITORS, true);
+        let Some(mut record) = stored.filter(|stored| editor || stored.owner == caller.person) else {
+            return Ok(code.map(|_| Self { record: None, shares }));
+        };
+        let given = |name: &str| r.is_given_name(name);
+        let changed: Vec<&str> = UPDATE_PARAMS.iter().map(|p| p.name()).filter(|name| given(name)).collect();
+        fields.apply(&mut record);
+        let dtype = dtype.or_else(|| DestinationType::parse_call(&record.dtype));
+        let dnumber = dnumber.unwrap_or_else(|| record.dnumber.clone());
+        if let Some(destination) = check_destination(r, dtype, Some(&dnumber)) {
+            destination.store_in(&mut record);
         }
-    };
-    match DestinationType::parse_call(&r.dtype) {
-        Some(dtype) => {
-            if let Err(message) = dtype.check(&r.dnumber) {
-                rule(false, "dnumber", message);
-            }
-        }
-        None => rule(false, "dtype", "This is not a known destination type."),
+        check_record(r, &record);
+        check_references(r, &record, |keys| keys.iter().any(|k| changed.contains(k))).await?;
+        Ok(Some(Self { record: Some(record), shares }))
     }
-    rule(r.description.chars().count() <= 255, "description", "This parameter must be at most 255 characters.");
-    if r.fax_dtype.is_empty() {
-        rule(r.fax_detect == 0, "fax_dtype", "A fax destination type is required when fax_detect is 1.");
-        rule(r.fax_dnumber.is_empty(), "fax_dnumber", "This parameter must be empty when fax_dtype is empty.");
-    } else {
-        match DestinationType::parse_fax(&r.fax_dtype) {
-            Some(fax) => {
-                if let Err(message) = fax.check(&r.fax_dnumber) {
-                    rule(false, "fax_dnumber", message);
-                }
-            }
-            None => rule(false, "fax_dtype", "This must be empty, a destination type or email."),
-        }
+}
+
+struct ListCodes {
+    customer: i64,
+    sort: CodeSort,
+}
+
+impl Request for ListCodes {
+    async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
+        let customer = r.seen_customer(&CUSTOMER).await?;
+        let sort = r.get(&SORT);
+        Ok(sort.map(|sort| Self { customer, sort }))
     }
-    rule(
-        r.language.is_empty() || is_language_tag(&r.language),
-        "language",
-        "This must be empty or a language tag such as en or en-GB.",
-    );
-    rule(
-        r.maximum_seconds == -1 || r.maximum_seconds > 0,
-        "maximum_seconds",
-        "This must be -1 or a positive number of seconds.",
-    );
-    rule(r.music >= 0, "music", "This must be 0 or the ID of a music class.");
-    rule(r.owner >= 0, "owner", "This must be 0 or the ID of a person of the customer.");
-    rule(r.password.is_empty() || is_digits(&r.password, 20), "password", "A PIN must be empty or 1 to 20 digits.");
-    rule((0..=2).contains(&r.play_message), "play_message", "This must be 0, 1 or 2.");
-    rule(r.recordgroup >= 0, "recordgroup", "This must be 0 or the ID of a record group.");
-    rule(
-        r.ringtone.is_empty() || RINGTONES.contains(&r.ringtone.as_str()),
-        "ringtone",
-        "This is not a known ring tone.",
-    );
-    rule(Routing::parse(&r.routing).is_some(), "routing", "This must be empty, default, timegroup_<ID> or a number.");
-    rule((0..=4).contains(&r.screen), "screen", "This must be 0 to 4.");
-    rule(r.sname.chars().count() <= 64, "sname", "This parameter must be at most 64 characters.");
-    rule(
-        ["replace", "prepend", "append"].contains(&r.sname_action.as_str()),
-        "sname_action",
-        "This must be replace, prepend or append.",
-    );
-    if r.text_dtype == "none" {
-        rule(r.text_dnumber.is_empty(), "text_dnumber", "This parameter must be empty when text_dtype is none.");
-    } else {
-        match DestinationType::parse_text(&r.text_dtype) {
-            Some(text) => {
-                if let Err(message) = text.check(&r.text_dnumber) {
-                    rule(false, "text_dnumber", message);
-                }
-            }
-            None => rule(false, "text_dtype", "This must be none, email, phone, forward or url."),
-        }
+}
+
+/// The call destination: type and number checked together (the number's
+/// fault when they do not suit each other).
+fn check_destination(r: &mut Reader<'_>, dtype: Option<DestinationType>, dnumber: Option<&str>) -> Option<Destination> {
+    let (dtype, dnumber) = (dtype?, dnumber?);
+    Destination::new(dtype, dnumber).map_err(|message| r.error(DNUMBER.name, message)).ok()
+}
+
+trait StoreIn {
+    fn store_in(&self, record: &mut CodeRecord);
+}
+
+impl StoreIn for Destination {
+    fn store_in(&self, record: &mut CodeRecord) {
+        record.dtype = self.dtype.as_str().to_string();
+        record.dnumber.clone_from(&self.dnumber);
+    }
+}
+
+/// The rules between fields of the merged record: a fax destination needs a
+/// type when fax detection is on, and each optional destination's number must
+/// suit its type.
+fn check_record(r: &mut Reader<'_>, record: &CodeRecord) {
+    // A refused type was already reported; its number is not judged against it.
+    if r.is_ok(FAX_DTYPE.name) {
+        check_fax(r, record);
+    }
+    if !r.is_ok(TEXT_DTYPE.name) {
+        return;
+    }
+    let text_type = TextDtype::parse(&record.text_dtype).ok().and_then(TextDtype::destination_type);
+    if let Err(message) =
+        Destination::optional(text_type, &record.text_dnumber, "This parameter must be empty when text_dtype is none.")
+    {
+        r.error(TEXT_DNUMBER.name, message);
+    }
+}
+
+fn check_fax(r: &mut Reader<'_>, record: &CodeRecord) {
+    let fax_type = DestinationType::fax_type(&record.fax_dtype).unwrap_or(None);
+    if fax_type.is_none() && record.fax_detect == 1 {
+        r.error(FAX_DTYPE.name, "A fax destination type is required when fax_detect is 1.");
+    }
+    if let Err(message) =
+        Destination::optional(fax_type, &record.fax_dnumber, "This parameter must be empty when fax_dtype is empty.")
+    {
+        r.error(FAX_DNUMBER.name, message);
     }
 }
 
 /// The rules that need the database: referenced objects exist and are seen by
-/// the code's customer. `given(key)` says whether a rule's fields were sent
+/// the code's customer. `given(keys)` says whether a rule's fields were sent
 /// (on update, untouched fields are not re-judged: references may dangle).
 async fn check_references(
-    db: &Db,
-    input: &mut Input<'_>,
-    r: &CodeRecord,
+    r: &mut Reader<'_>,
+    record: &CodeRecord,
     given: impl Fn(&[&str]) -> bool,
 ) -> Result<(), StoreError> {
-    let customer = r.customer;
-    if given(&["music"]) && r.music > 0 && !store::groups::seen_by(db, &MUSIC, customer, r.music).await? {
-        input.error("music", "This music class does not exist.");
+    let (db, customer) = (r.db, record.customer);
+    if given(&["music"])
+        && r.is_ok("music")
+        && record.music > 0
+        && !store::groups::seen_by(db, &MUSIC, customer, record.music).await?
+    {
+        r.error("music", "This music class does not exist.");
     }
-    if given(&["owner"]) && r.owner > 0 {
-        let person = store::people::get(db, r.owner).await?;
+    if given(&["owner"]) && r.is_ok("owner") && record.owner > 0 {
+        let person = store::people::get(db, record.owner).await?;
         if person.is_none_or(|p| p.customer != customer) {
-            input.error("owner", "This person does not exist in the customer.");
+            r.error("owner", "This person does not exist in the customer.");
         }
     }
     if given(&["recordgroup"])
-        && r.recordgroup > 0
-        && !store::groups::seen_by(db, &RECORD_GROUPS, customer, r.recordgroup).await?
+        && r.is_ok("recordgroup")
+        && record.recordgroup > 0
+        && !store::groups::seen_by(db, &RECORD_GROUPS, customer, record.recordgroup).await?
     {
-        input.error("recordgroup", "This record group does not exist.");
+        r.error("recordgroup", "This record group does not exist.");
     }
     if given(&["routing"])
-        && let Some(Routing::TimeGroup(id)) = Routing::parse(&r.routing)
+        && r.is_ok("routing")
+        && let Some(Routing::TimeGroup(id)) = Routing::parse(&record.routing)
         && !store::groups::seen_by(db, &TIME_GROUPS, customer, id).await?
     {
-        input.error("routing", "This time group does not exist.");
+        r.error("routing", "This time group does not exist.");
     }
-    for (type_key, number_key, dtype, dnumber) in
-        [("dtype", "dnumber", &r.dtype, &r.dnumber), ("fax_dtype", "fax_dnumber", &r.fax_dtype, &r.fax_dnumber)]
-    {
-        if !given(&[type_key, number_key]) || !input.is_ok(type_key) || !input.is_ok(number_key) {
+    for (type_key, number_key, dtype, dnumber) in [
+        ("dtype", "dnumber", &record.dtype, &record.dnumber),
+        ("fax_dtype", "fax_dnumber", &record.fax_dtype, &record.fax_dnumber),
+    ] {
+        if !given(&[type_key, number_key]) || !r.is_ok(type_key) || !r.is_ok(number_key) {
             continue;
         }
         match DestinationType::parse_fax(dtype) {
             Some(DestinationType::Number) if !store::numbers::owned_by(db, customer, dnumber).await? => {
-                input.error(number_key, "This number is not in the customer's inventory.");
+                r.error(number_key, "This number is not in the customer's inventory.");
             }
-            Some(DestinationType::Code) if *dnumber == r.code => {
-                input.error(number_key, "A feature code cannot route to itself.");
+            Some(DestinationType::Code) if *dnumber == record.code => {
+                r.error(number_key, "A feature code cannot route to itself.");
             }
             Some(DestinationType::Code) if store::codes::get(db, customer, dnumber).await?.is_none() => {
-                input.error(number_key, "This feature code does not exist in the customer.");
+                r.error(number_key, "This feature code does not exist in the customer.");
             }
             _ => {}
         }
@@ -327,38 +520,14 @@ async fn check_references(
     Ok(())
 }
 
-/// The `code` parameter, checked for its syntax.
-fn code_param<'a>(input: &mut Input<'a>) -> Option<&'a str> {
-    let code = input.required_text("code")?;
-    if !is_feature_code(code) {
-        input.error("code", "A feature code must be 1 to 32 of 0-9 * #.");
-    }
-    Some(code)
-}
-
-async fn create(ctx: Ctx) -> CallResult {
-    let (db, caller) = (&ctx.state.db, ctx.caller());
-    let mut input = ctx.input();
-    let code = code_param(&mut input);
-    for key in ["dtype", "dnumber"] {
-        if input.text(key).is_none() {
-            input.error(key, super::input::MSG_REQUIRED);
-        }
-    }
-    let customer = customer_param(db, caller, &mut input).await?;
-    let validation = input.flag("validation", false).unwrap_or(false);
-    let mut record = defaults(customer, code.unwrap_or_default());
-    apply_given(&mut input, &mut record);
-    check_syntax(&mut input, &record);
-    if input.is_ok("customer") && input.is_ok("code") {
-        check_references(db, &mut input, &record, |_| true).await?;
-    }
-    input.finish()?;
+async fn create(ctx: Ctx, request: NewCode) -> CallResult {
+    let caller = ctx.caller()?;
+    let record = request.record;
     if record.shared == 1 && !caller.privileges.has_full(Privilege::System) {
         return Err(ApiError::RoleForbids);
     }
-    let reply = in_transaction(db, validation, async |tx| {
-        if !store::plans::allows_one_more(tx, customer, Feature::Codes).await? {
+    let reply = in_transaction(&ctx, async |tx| {
+        if !store::plans::allows_one_more(tx, record.customer, Feature::Codes).await? {
             return Err(ApiError::PlanForbids);
         }
         // The primary key is the one judge of an existing code, racing or not.
@@ -370,84 +539,41 @@ async fn create(ctx: Ctx) -> CallResult {
     })
     .await?;
     if matches!(reply, Reply::Done) {
-        ctx.state.metrics.codes_created.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        ctx.metrics.codes_created.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
     Ok(reply)
 }
 
-async fn get(ctx: Ctx) -> CallResult {
-    let (db, caller) = (&ctx.state.db, ctx.caller());
-    let mut input = ctx.input();
-    let code = code_param(&mut input);
-    let customer = customer_param(db, caller, &mut input).await?;
-    input.finish()?;
-    let record = store::codes::get(db, customer, code.expect("validated")).await?.ok_or(ApiError::NotFound)?;
-    Ok(Reply::Data(json!(record)))
+async fn get(ctx: Ctx, key: CodeKey) -> CallResult {
+    let record = store::codes::get(&ctx.db, key.customer, key.code.as_str()).await?.ok_or(ApiError::NotFound)?;
+    Reply::data(&record)
 }
 
-async fn list(ctx: Ctx) -> CallResult {
-    let (db, caller) = (&ctx.state.db, ctx.caller());
-    let mut input = ctx.input();
-    let customer = customer_param(db, caller, &mut input).await?;
-    let sort = match input.text("sort") {
-        None | Some("") => Sort::Code,
-        Some(value) => Sort::parse(value).unwrap_or_else(|| {
-            input.error("sort", "This must be code, dtype or dnumber.");
-            Sort::Code
-        }),
-    };
-    let (window, count) = input.list_window();
-    input.finish()?;
-    if count {
-        return Ok(Reply::Data(json!({ "count": store::codes::count(db, customer).await? })));
+async fn list(ctx: Ctx, request: ListCodes) -> CallResult {
+    if ctx.count {
+        return Reply::data(&Count { count: store::codes::count(&ctx.db, request.customer).await? });
     }
-    let rows = store::codes::list(db, customer, sort, &window).await?;
-    Ok(Reply::Data(Value::Array(rows.into_iter().map(|r| json!(r)).collect())))
+    Reply::data(&store::codes::list(&ctx.db, request.customer, request.sort, &ctx.window).await?)
 }
 
-async fn update(ctx: Ctx) -> CallResult {
-    let (db, caller) = (&ctx.state.db, ctx.caller());
-    let mut input = ctx.input();
-    let code = code_param(&mut input);
-    let customer = customer_param(db, caller, &mut input).await?;
-    let validation = input.flag("validation", false).unwrap_or(false);
-    let stored = match code {
-        Some(code) if input.is_ok("code") && input.is_ok("customer") => store::codes::get(db, customer, code).await?,
-        _ => None,
-    };
-    // A person who may not edit every code sees only the codes they own.
-    let editor = caller.privileges.admits(EDITORS, true);
-    let found = stored.filter(|r| editor || r.owner == caller.person);
-    let mut record = found.clone().unwrap_or_else(|| defaults(customer, code.unwrap_or_default()));
-    apply_given(&mut input, &mut record);
-    if found.is_some() {
-        check_syntax(&mut input, &record);
-        let params = &ctx.params;
-        check_references(db, &mut input, &record, |keys| keys.iter().any(|k| params.get(k).is_some())).await?;
-    }
-    input.finish()?;
-    if found.is_none() {
-        return Err(ApiError::NotFound);
-    }
-    if ctx.params.get("shared") == Some("1") && !caller.privileges.has_full(Privilege::System) {
+async fn update(ctx: Ctx, change: CodeChange) -> CallResult {
+    let record = change.record.ok_or(ApiError::NotFound)?;
+    if change.shares && !ctx.caller()?.privileges.has_full(Privilege::System) {
         return Err(ApiError::RoleForbids);
     }
-    in_transaction(db, validation, async |tx| {
+    in_transaction(&ctx, async |tx| {
         if store::codes::update(tx, &record).await? { Ok(Reply::Done) } else { Err(ApiError::NotFound) }
     })
     .await
 }
 
-async fn delete(ctx: Ctx) -> CallResult {
-    let (db, caller) = (&ctx.state.db, ctx.caller());
-    let mut input = ctx.input();
-    let code = code_param(&mut input);
-    let customer = customer_param(db, caller, &mut input).await?;
-    let validation = input.flag("validation", false).unwrap_or(false);
-    input.finish()?;
-    let code = code.expect("validated");
-    in_transaction(db, validation, async |tx| {
-        if store::codes::delete(tx, customer, code).await? { Ok(Reply::Done) } else { Err(ApiError::NotFound) }
+async fn delete(ctx: Ctx, key: CodeKey) -> CallResult {
+    in_transaction(&ctx, async |tx| {
+        if store::codes::delete(tx, key.customer, key.code.as_str()).await? {
+            Ok(Reply::Done)
+        } else {
+            Err(ApiError::NotFound)
+        }
     })
     .await
 }

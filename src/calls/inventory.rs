@@ -1,35 +1,54 @@
 //! Number classes, inbound groups and regions: system-wide objects that
 //! numbers refer to. One implementation serves the three.
 
-use serde_json::{Value, json};
-
 use super::{
-    Access, CallResult, CallSpec, Ctx, Kind, Param,
-    write::{VALIDATION, bounded_text, id_json, in_transaction},
+    Access, CallResult, CallSpec, Ctx, Kind, Param, Reader, Request, handler,
+    param::{
+        common::{DESCRIPTION, NAME},
+        parse,
+    },
+    write::in_transaction,
 };
 use crate::{
     auth::privilege::Privilege,
+    base::{Count, Created, Reply},
     domain::destination::is_digits,
-    http::envelope::Reply,
     store::{
-        self,
-        inventory::{CLASSES, Extra, ExtraValue, INGROUPS, InventoryKind, REGIONS},
+        self, StoreError,
+        inventory::{CLASSES, ExtraValue, INGROUPS, InventoryKind, REGIONS},
     },
 };
 
 const CREATE: Access = Access::Requires { any_of: &[Privilege::System], writes: true };
 const LIST: Access = Access::Requires { any_of: &[Privilege::System], writes: false };
-const NAME: Param = Param::required("name", Kind::Text, "Name, at most 255 characters.");
-const DESCRIPTION: Param = Param::optional("description", Kind::Text, "", "Description, at most 255 characters.");
+
+const RANK: Param<i64> =
+    Param::with_default("rank", Kind::Integer, 1, "Rank, 1 to 10.", |v| match parse::integer(v)? {
+        n if (1..=10).contains(&n) => Ok(n),
+        _ => Err("This must be 1 to 10.".into()),
+    });
+const INGROUP_CODE: Param<String> =
+    Param::with_default("code", Kind::Text, String::new(), "Empty string or digits.", |v| {
+        if v.is_empty() || is_digits(v, 32) {
+            Ok(v.to_string())
+        } else {
+            Err("This must be empty or 1 to 32 digits.".into())
+        }
+    });
+
+/// Which of the kinds' own columns a request reads.
+const CLASS: u8 = 0;
+const INGROUP: u8 = 1;
+const REGION: u8 = 2;
 
 pub const CALLS: &[CallSpec] = &[
     CallSpec {
         name: "classes/create",
         summary: "Creates a number class; answers its id.",
         access: CREATE,
-        params: &[NAME, DESCRIPTION, Param::optional("rank", Kind::Integer, "1", "Rank, 1 to 10."), VALIDATION],
+        params: &[&NAME, &DESCRIPTION, &RANK],
         list: false,
-        handler: |ctx| Box::pin(create(ctx, &CLASSES)),
+        handler: handler!(InventoryNew<CLASS>, |ctx, new| create(ctx, new, &CLASSES)),
     },
     CallSpec {
         name: "classes/list",
@@ -37,15 +56,15 @@ pub const CALLS: &[CallSpec] = &[
         access: LIST,
         params: &[],
         list: true,
-        handler: |ctx| Box::pin(list(ctx, &CLASSES)),
+        handler: handler!((), |ctx, ()| list(ctx, &CLASSES)),
     },
     CallSpec {
         name: "ingroups/create",
         summary: "Creates an inbound group; answers its id.",
         access: CREATE,
-        params: &[NAME, DESCRIPTION, Param::optional("code", Kind::Text, "", "Empty string or digits."), VALIDATION],
+        params: &[&NAME, &DESCRIPTION, &INGROUP_CODE],
         list: false,
-        handler: |ctx| Box::pin(create(ctx, &INGROUPS)),
+        handler: handler!(InventoryNew<INGROUP>, |ctx, new| create(ctx, new, &INGROUPS)),
     },
     CallSpec {
         name: "ingroups/list",
@@ -53,15 +72,15 @@ pub const CALLS: &[CallSpec] = &[
         access: LIST,
         params: &[],
         list: true,
-        handler: |ctx| Box::pin(list(ctx, &INGROUPS)),
+        handler: handler!((), |ctx, ()| list(ctx, &INGROUPS)),
     },
     CallSpec {
         name: "regions/create",
         summary: "Creates a region; answers its id.",
         access: CREATE,
-        params: &[NAME, DESCRIPTION, VALIDATION],
+        params: &[&NAME, &DESCRIPTION],
         list: false,
-        handler: |ctx| Box::pin(create(ctx, &REGIONS)),
+        handler: handler!(InventoryNew<REGION>, |ctx, new| create(ctx, new, &REGIONS)),
     },
     CallSpec {
         name: "regions/list",
@@ -69,48 +88,51 @@ pub const CALLS: &[CallSpec] = &[
         access: LIST,
         params: &[],
         list: true,
-        handler: |ctx| Box::pin(list(ctx, &REGIONS)),
+        handler: handler!((), |ctx, ()| list(ctx, &REGIONS)),
     },
 ];
 
-async fn create(ctx: Ctx, kind: &'static InventoryKind) -> CallResult {
-    let mut input = ctx.input();
-    let name = bounded_text(&mut input, "name", true, 255);
-    let description = bounded_text(&mut input, "description", false, 255);
-    // Each kind reads only its own column's parameter.
-    let extra = match kind.extra {
-        Extra::Integer(key) => {
-            let rank = input.int(key, 1).unwrap_or(1);
-            if !(1..=10).contains(&rank) {
-                input.error(key, "This must be 1 to 10.");
-            }
-            ExtraValue::Integer(rank)
-        }
-        Extra::Text(key) => {
-            let code = input.text(key).unwrap_or("");
-            if !code.is_empty() && !is_digits(code, 32) {
-                input.error(key, "This must be empty or 1 to 32 digits.");
-            }
-            ExtraValue::Text(code)
-        }
+/// A new object of kind `KIND`, which reads only its own column's parameter.
+struct InventoryNew<const KIND: u8> {
+    name: String,
+    description: String,
+    extra: Extra,
+}
+
+enum Extra {
+    None,
+    Rank(i64),
+    Code(String),
+}
+
+impl<const KIND: u8> Request for InventoryNew<KIND> {
+    async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
+        let name = r.get(&NAME);
+        let description = r.get(&DESCRIPTION);
+        let extra = match KIND {
+            CLASS => r.get(&RANK).map(Extra::Rank),
+            INGROUP => r.get(&INGROUP_CODE).map(Extra::Code),
+            _ => Some(Extra::None),
+        };
+        Ok((|| Some(Self { name: name?, description: description?, extra: extra? }))())
+    }
+}
+
+async fn create<const KIND: u8>(ctx: Ctx, new: InventoryNew<KIND>, kind: &'static InventoryKind) -> CallResult {
+    let extra = match &new.extra {
         Extra::None => ExtraValue::None,
+        Extra::Rank(rank) => ExtraValue::Integer(*rank),
+        Extra::Code(code) => ExtraValue::Text(code),
     };
-    let validation = input.flag("validation", false).unwrap_or(false);
-    input.finish()?;
-    let (name, description) = (name.expect("validated"), description.unwrap_or(""));
-    in_transaction(&ctx.state.db, validation, async |tx| {
-        Ok(id_json(store::inventory::create(tx, kind, name, description, extra).await?))
+    in_transaction(&ctx, async |tx| {
+        Reply::data(&Created { id: store::inventory::create(tx, kind, &new.name, &new.description, extra).await? })
     })
     .await
 }
 
 async fn list(ctx: Ctx, kind: &'static InventoryKind) -> CallResult {
-    let mut input = ctx.input();
-    let (window, count) = input.list_window();
-    input.finish()?;
-    let db = &ctx.state.db;
-    if count {
-        return Ok(Reply::Data(json!({ "count": store::inventory::count(db, kind).await? })));
+    if ctx.count {
+        return Reply::data(&Count { count: store::inventory::count(&ctx.db, kind).await? });
     }
-    Ok(Reply::Data(Value::Array(store::inventory::list(db, kind, &window).await?)))
+    Reply::data(&store::inventory::list(&ctx.db, kind, &ctx.window).await?)
 }

@@ -1,32 +1,49 @@
 //! The calls of the API, each described once by a [`CallSpec`]: its name, who
-//! may make it, its parameters and its handler. Dispatch, the privilege check
-//! and parameter ordering are driven by these descriptions, so no handler
-//! re-implements them and the API's description cannot drift from what runs.
+//! may make it, its parameters and its handler. A handler first reads its
+//! typed request (every 400 at once, in table order), then keeps only what
+//! needs a valid request: visibility (404), the plan's limit (403) and the
+//! write, with the audit row in the write's own transaction.
 
 pub mod audit;
 pub mod codes;
 pub mod customers;
 pub mod groups;
-pub mod input;
 pub mod inventory;
 pub mod numbers;
+pub mod param;
 pub mod people;
 pub mod plans;
+pub mod reader;
 pub mod roles;
 pub mod write;
 
-use std::{collections::HashMap, future::Future, pin::Pin};
+use std::{collections::HashMap, future::Future, net::IpAddr, pin::Pin, sync::Arc};
 
 use crate::{
-    app::AppState,
-    auth::{Caller, privilege::Privilege},
-    http::{envelope::Reply, error::ApiError, params::Params},
+    auth::{Caller, password::Passwords, privilege::Privilege},
+    base::{ApiError, Params, Reply},
+    metrics::Metrics,
+    store::{Db, ListWindow},
 };
 
-pub use input::Input;
+pub use param::{Kind, Param, ParamInfo};
+pub use reader::{Reader, Request};
 
 pub type CallResult = Result<Reply, ApiError>;
 pub type Handler = fn(Ctx) -> Pin<Box<dyn Future<Output = CallResult> + Send>>;
+
+/// A handler that reads request `$request`, then runs `$act(ctx, request)`.
+macro_rules! handler {
+    ($request:ty, $act:expr) => {
+        |mut ctx| {
+            Box::pin(async move {
+                let request = ctx.read::<$request>().await?;
+                ($act)(ctx, request).await
+            })
+        }
+    };
+}
+pub(crate) use handler;
 
 /// Who may make a call.
 #[derive(Debug, Clone, Copy)]
@@ -37,96 +54,96 @@ pub enum Access {
     Requires { any_of: &'static [Privilege], writes: bool },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Text,
-    Integer,
-    /// `0` or `1`.
-    Flag,
-}
-
-/// One parameter of a call, in the order of the call's table.
-#[derive(Debug, Clone, Copy)]
-pub struct Param {
-    pub name: &'static str,
-    pub kind: Kind,
-    pub required: bool,
-    /// The default as documented ("" for none).
-    pub default: &'static str,
-    pub doc: &'static str,
-}
-
-impl Param {
-    pub const fn required(name: &'static str, kind: Kind, doc: &'static str) -> Self {
-        Self { name, kind, required: true, default: "", doc }
-    }
-
-    pub const fn optional(name: &'static str, kind: Kind, default: &'static str, doc: &'static str) -> Self {
-        Self { name, kind, required: false, default, doc }
-    }
-}
-
 /// The parameters every list call takes, after its own.
-pub const LIST_PARAMS: [Param; 4] = [
-    Param::optional("count", Kind::Flag, "0", "1 to answer only {\"count\": N}."),
-    Param::optional("descending", Kind::Flag, "0", "1 to sort in descending order."),
-    Param::optional("limit", Kind::Integer, "0", "Most rows to return; 0 for all."),
-    Param::optional("offset", Kind::Integer, "0", "Rows to skip."),
-];
+pub const COUNT: Param<bool> =
+    Param::with_default("count", Kind::Flag, false, "1 to answer only {\"count\": N}.", param::parse::flag);
+pub const DESCENDING: Param<bool> =
+    Param::with_default("descending", Kind::Flag, false, "1 to sort in descending order.", param::parse::flag);
+pub const LIMIT: Param<i64> =
+    Param::with_default("limit", Kind::Integer, 0, "Most rows to return; 0 for all.", param::parse::non_negative);
+pub const OFFSET: Param<i64> =
+    Param::with_default("offset", Kind::Integer, 0, "Rows to skip.", param::parse::non_negative);
+const LIST_PARAMS: [&dyn ParamInfo; 4] = [&COUNT, &DESCENDING, &LIMIT, &OFFSET];
+
+/// The parameter every writing call takes, after its own.
+pub const VALIDATION: Param<bool> = Param::with_default(
+    "validation",
+    Kind::Flag,
+    false,
+    "1 to validate input then return, 0 for full action.",
+    param::parse::flag,
+);
+const WRITE_PARAMS: [&dyn ParamInfo; 1] = [&VALIDATION];
 
 pub struct CallSpec {
     pub name: &'static str,
     pub summary: &'static str,
     pub access: Access,
-    pub params: &'static [Param],
+    /// The call's own parameters, in the order of its table.
+    pub params: &'static [&'static dyn ParamInfo],
     /// Whether the call also takes the list parameters.
     pub list: bool,
     pub handler: Handler,
 }
 
 impl CallSpec {
-    /// Every parameter the call reads, its own first, then the list ones.
-    pub fn all_params(&self) -> impl Iterator<Item = &'static Param> {
-        let list: &'static [Param] = if self.list { &LIST_PARAMS } else { &[] };
-        self.params.iter().chain(list.iter())
+    /// Whether the call writes, and so also takes `validation`.
+    pub fn writes(&self) -> bool {
+        matches!(self.access, Access::Requires { writes: true, .. })
+    }
+
+    /// Every parameter the call reads: its own, then `validation` (writing
+    /// calls) or the list ones (list calls).
+    pub fn all_params(&self) -> impl Iterator<Item = &'static dyn ParamInfo> {
+        let list: &'static [&dyn ParamInfo] = if self.list { &LIST_PARAMS } else { &[] };
+        let write: &'static [&dyn ParamInfo] = if self.writes() { &WRITE_PARAMS } else { &[] };
+        self.params.iter().chain(write).chain(list).copied()
     }
 }
 
-/// What a handler is given: the server's state, the parameters and the
-/// authenticated caller (absent only for public calls).
+/// What a handler is given: the database, the caller (absent only for public
+/// calls), the raw parameters (for the audit trail) and, once read, what the
+/// implied parameters said.
 pub struct Ctx {
-    pub state: AppState,
-    pub params: Params,
+    pub db: Db,
     pub caller: Option<Caller>,
     pub spec: &'static CallSpec,
-    /// What the call acted on, when its parameters alone do not say it (a
-    /// number range's count and batch); dispatch writes it to the audit trail.
-    pub audit: AuditNote,
-}
-
-/// A note a handler leaves for the audit trail.
-#[derive(Clone, Default)]
-pub struct AuditNote(std::sync::Arc<std::sync::Mutex<Option<String>>>);
-
-impl AuditNote {
-    pub fn set(&self, note: String) {
-        *self.0.lock().expect("audit note lock") = Some(note);
-    }
-
-    pub fn take(&self) -> Option<String> {
-        self.0.lock().expect("audit note lock").take()
-    }
+    pub params: Params,
+    pub client: IpAddr,
+    pub passwords: Passwords,
+    pub metrics: Arc<Metrics>,
+    /// Unknown parameters are refused.
+    pub strict: bool,
+    /// `validation=1` on a writing call: check everything, write nothing.
+    pub validation: bool,
+    /// `limit`, `offset` and `descending` of a list call.
+    pub window: ListWindow,
+    /// `count=1` on a list call.
+    pub count: bool,
 }
 
 impl Ctx {
-    /// The validator over this call's parameters.
-    pub fn input(&self) -> Input<'_> {
-        Input::new(&self.params, self.spec, self.state.settings.strict_params)
+    /// Reads the call's typed request and the parameters its kind implies.
+    pub async fn read<R: Request>(&mut self) -> Result<R, ApiError> {
+        let mut reader = reader::Reader::new(&self.params, self.spec, &self.db, self.caller.as_ref());
+        let request = R::read(&mut reader).await?;
+        if self.spec.writes() {
+            self.validation = reader.get(&VALIDATION).unwrap_or(false);
+        }
+        if self.spec.list {
+            self.count = reader.get(&COUNT).unwrap_or(false);
+            self.window = ListWindow {
+                descending: reader.get(&DESCENDING).unwrap_or(false),
+                limit: reader.get(&LIMIT).unwrap_or(0),
+                offset: reader.get(&OFFSET).unwrap_or(0),
+            };
+        }
+        reader.finish(request, self.strict)
     }
 
     /// The authenticated caller of a call that requires one.
-    pub fn caller(&self) -> &Caller {
-        self.caller.as_ref().expect("dispatch authenticates every non-public call")
+    pub fn caller(&self) -> Result<&Caller, ApiError> {
+        self.caller.as_ref().ok_or_else(|| ApiError::internal("a call that needs a caller was run without one"))
     }
 }
 

@@ -1,21 +1,22 @@
 //! The number inventory: adding a number or a range of up to a million in one
 //! call, reading it back (lists are streamed), changing and removing it.
 
-use serde_json::json;
-
 use super::{
-    Access, CallResult, CallSpec, Ctx, Input, Kind, Param,
-    write::{VALIDATION, customer_param, in_transaction},
+    Access, CallResult, CallSpec, Ctx, Kind, Param, Reader, Request, handler,
+    param::parse,
+    people::InCustomer,
+    write::{audit_entry, in_transaction},
 };
 use crate::{
     auth::privilege::Privilege,
+    base::{ApiError, Count, Reply},
     domain::{
+        Existing, NumberKind,
         destination::is_digits,
         numbers::{AliasSequence, NumberRange, compress},
     },
-    http::{envelope::Reply, error::ApiError},
     store::{
-        self, Db, StoreError,
+        self, ListWindow, StoreError,
         inventory::{CLASSES, INGROUPS, InventoryKind, REGIONS},
         numbers::{Added, Doomed, NewNumbers, NumberChanges, NumberFilter},
     },
@@ -23,112 +24,146 @@ use crate::{
 
 const SYSTEM_WRITES: Access = Access::Requires { any_of: &[Privilege::System], writes: true };
 const SYSTEM_READS: Access = Access::Requires { any_of: &[Privilege::System], writes: false };
-const NUMBER: Param = Param::required("number", Kind::Text, "The number.");
-const EXISTING: Param = Param::optional(
+
+const NUMBER: Param<String> = Param::required("number", Kind::Text, "The number.", parse::text);
+const START: Param<String> =
+    Param::required("start", Kind::Text, "The first number to add: 1 to 32 digits, leading zeros kept.", parse::text);
+const END: Param<String> = Param::with_default(
+    "end",
+    Kind::Text,
+    String::new(),
+    "The last number to add. Empty string to just add one number.",
+    parse::text,
+);
+const CLASS: Param<i64> =
+    Param::required("class", Kind::Integer, "The number class to put the number(s) in.", parse::integer);
+const INGROUP: Param<i64> =
+    Param::required("ingroup", Kind::Integer, "The inbound group to put the number(s) in.", parse::integer);
+const ALIAS: Param<String> = Param::with_default(
+    "alias",
+    Kind::Text,
+    String::new(),
+    "The alias for the first number; later ones follow in sequence.",
+    parse::text,
+);
+const CHARGE_CUSTOMER: Param<bool> = Param::with_default(
+    "charge_customer",
+    Kind::Flag,
+    false,
+    "1 to charge the customer for the numbers, 0 not to.",
+    parse::flag,
+);
+const OWNER: Param<i64> = Param::with_default(
+    "customer",
+    Kind::Integer,
+    0,
+    "ID of the customer to assign the number(s) to; 0 for the pool.",
+    parse::integer,
+);
+const REGION: Param<i64> =
+    Param::with_default("region", Kind::Integer, 0, "ID of region to add numbers to. 0 for no region.", parse::integer);
+const STYPE: Param<NumberKind> =
+    Param::with_default("stype", Kind::Text, NumberKind::Number, "number or callerid.", |v| {
+        parse::with(NumberKind::parse(v))
+    });
+const EXISTING: Param<Existing> = Param::with_default(
     "existing",
     Kind::Text,
-    "fail",
+    Existing::Fail,
     "fail: any existing number refuses the whole call; skip: existing numbers are left alone.",
+    |v| parse::with(Existing::parse(v)),
 );
+
+const ASSIGNED: Param<bool> =
+    Param::with_default("assigned", Kind::Flag, false, "1 for only numbers assigned to a customer.", parse::flag);
+const BY_CLASS: Param<i64> = Param::decided("class", Kind::Integer, "", "Only this number class.", parse::integer);
+const BY_INGROUP: Param<i64> = Param::decided("ingroup", Kind::Integer, "", "Only this inbound group.", parse::integer);
+const BY_REGION: Param<i64> = Param::decided("region", Kind::Integer, "", "Only this region.", parse::integer);
+const BY_CUSTOMER: Param<i64> =
+    Param::decided("customer", Kind::Integer, "", "Only this customer's numbers (0: the pool).", parse::integer);
+const BY_BATCH: Param<i64> =
+    Param::decided("batch", Kind::Integer, "", "Only the numbers one create added.", parse::integer);
+const SEARCH: Param<String> =
+    Param::with_default("search", Kind::Text, String::new(), "Only numbers containing this text.", parse::text);
+
+const NEW_ALIAS: Param<String> =
+    Param::decided("alias", Kind::Text, "Unchanged.", "Empty string or 1 to 32 digits.", |v| {
+        if v.is_empty() || is_digits(v, 32) {
+            Ok(v.to_string())
+        } else {
+            Err("An alias must be empty or 1 to 32 digits.".into())
+        }
+    });
+const NEW_CLASS: Param<i64> =
+    Param::decided("class", Kind::Integer, "Unchanged.", "An existing number class.", parse::integer);
+const NEW_OWNER: Param<i64> =
+    Param::decided("customer", Kind::Integer, "Unchanged.", "0 for the pool, or an existing customer.", parse::integer);
+const NEW_REGION: Param<i64> =
+    Param::decided("region", Kind::Integer, "Unchanged.", "0 or an existing region.", parse::integer);
+
+const FIRST: Param<String> =
+    Param::decided("number", Kind::Text, "", "The (first) number; required unless batch is given.", parse::text);
+const LAST: Param<String> =
+    Param::with_default("end", Kind::Text, String::new(), "The last number of a range, as in create.", parse::text);
+const BATCH: Param<i64> =
+    Param::decided("batch", Kind::Integer, "", "Delete every number one create added.", parse::integer);
+
+const CUSTOMER: Param<i64> = super::param::common::CUSTOMER;
 
 pub const CALLS: &[CallSpec] = &[
     CallSpec {
         name: "numbers/system/create",
         summary: "Adds one or more new numbers to the system: all of them or none. Answers {\"count\": N}.",
         access: SYSTEM_WRITES,
-        params: &[
-            Param::required("start", Kind::Text, "The first number to add: 1 to 32 digits, leading zeros kept."),
-            Param::required("class", Kind::Integer, "The number class to put the number(s) in."),
-            Param::required("ingroup", Kind::Integer, "The inbound group to put the number(s) in."),
-            Param::optional("alias", Kind::Text, "", "The alias for the first number; later ones follow in sequence."),
-            Param::optional("charge_customer", Kind::Flag, "0", "1 to charge the customer for the numbers, 0 not to."),
-            Param::optional(
-                "customer",
-                Kind::Integer,
-                "0",
-                "ID of the customer to assign the number(s) to; 0 for the pool.",
-            ),
-            Param::optional("end", Kind::Text, "", "The last number to add. Empty string to just add one number."),
-            Param::optional("region", Kind::Integer, "0", "ID of region to add numbers to. 0 for no region."),
-            Param::optional("stype", Kind::Text, "number", "number or callerid."),
-            EXISTING,
-            VALIDATION,
-        ],
+        params: &[&START, &CLASS, &INGROUP, &ALIAS, &CHARGE_CUSTOMER, &OWNER, &END, &REGION, &STYPE, &EXISTING],
         list: false,
-        handler: |ctx| Box::pin(create(ctx)),
+        handler: handler!(NumbersNew, create),
     },
     CallSpec {
         name: "numbers/system/get",
         summary: "Gets one number of the inventory.",
         access: SYSTEM_READS,
-        params: &[NUMBER],
+        params: &[&NUMBER],
         list: false,
-        handler: |ctx| Box::pin(get(ctx)),
+        handler: handler!(NumberKey, get),
     },
     CallSpec {
         name: "numbers/system/list",
         summary: "Lists the inventory, sorted by number; the answer is streamed.",
         access: SYSTEM_READS,
-        params: &[
-            Param::optional("assigned", Kind::Flag, "0", "1 for only numbers assigned to a customer."),
-            Param::optional("class", Kind::Integer, "", "Only this number class."),
-            Param::optional("ingroup", Kind::Integer, "", "Only this inbound group."),
-            Param::optional("region", Kind::Integer, "", "Only this region."),
-            Param::optional("customer", Kind::Integer, "", "Only this customer's numbers (0: the pool)."),
-            Param::optional("batch", Kind::Integer, "", "Only the numbers one create added."),
-            Param::optional("search", Kind::Text, "", "Only numbers containing this text."),
-        ],
+        params: &[&ASSIGNED, &BY_CLASS, &BY_INGROUP, &BY_REGION, &BY_CUSTOMER, &BY_BATCH, &SEARCH],
         list: true,
-        handler: |ctx| Box::pin(system_list(ctx)),
+        handler: handler!(SystemFilter, system_list),
     },
     CallSpec {
         name: "numbers/system/update",
         summary: "Changes a number's alias, class, customer or region; absent fields keep their value.",
         access: SYSTEM_WRITES,
-        params: &[
-            NUMBER,
-            Param::optional("alias", Kind::Text, "Unchanged.", "Empty string or 1 to 32 digits."),
-            Param::optional("class", Kind::Integer, "Unchanged.", "An existing number class."),
-            Param::optional("customer", Kind::Integer, "Unchanged.", "0 for the pool, or an existing customer."),
-            Param::optional("region", Kind::Integer, "Unchanged.", "0 or an existing region."),
-            VALIDATION,
-        ],
+        params: &[&NUMBER, &NEW_ALIAS, &NEW_CLASS, &NEW_OWNER, &NEW_REGION],
         list: false,
-        handler: |ctx| Box::pin(update(ctx)),
+        handler: handler!(NumberChange, update),
     },
     CallSpec {
         name: "numbers/system/delete",
         summary: "Deletes a number, a range (with end) or everything one create added (batch): all or nothing.",
         access: SYSTEM_WRITES,
-        params: &[
-            Param::optional("number", Kind::Text, "", "The (first) number; required unless batch is given."),
-            Param::optional("end", Kind::Text, "", "The last number of a range, as in create."),
-            Param::optional("batch", Kind::Integer, "", "Delete every number one create added."),
-            EXISTING,
-            VALIDATION,
-        ],
+        params: &[&FIRST, &LAST, &BATCH, &EXISTING],
         list: false,
-        handler: |ctx| Box::pin(delete(ctx)),
+        handler: handler!(NumbersGone, delete),
     },
     CallSpec {
         name: "numbers/list",
         summary: "Lists the numbers a customer owns; the answer is streamed.",
         access: Access::Requires { any_of: &[Privilege::User, Privilege::Wholesale], writes: false },
-        params: &[Param::optional(
-            "customer",
-            Kind::Integer,
-            "Customer of authentication user.",
-            "ID of the customer.",
-        )],
+        params: &[&CUSTOMER],
         list: true,
-        handler: |ctx| Box::pin(customer_list(ctx)),
+        handler: handler!(InCustomer, customer_list),
     },
 ];
 
 /// Records a 400 for `key` unless `id` is 0 (when `zero_ok`) or an existing object.
 async fn check_exists(
-    db: &Db,
-    input: &mut Input<'_>,
+    r: &mut Reader<'_>,
     key: &str,
     kind: &InventoryKind,
     id: Option<i64>,
@@ -136,109 +171,210 @@ async fn check_exists(
 ) -> Result<(), StoreError> {
     if let Some(id) = id
         && !(zero_ok && id == 0)
-        && !store::inventory::exists(db, kind, id).await?
+        && !store::inventory::exists(r.db, kind, id).await?
     {
-        input.error(key, "This does not exist.");
+        r.error(key, "This does not exist.");
     }
     Ok(())
 }
 
 /// 0 for the pool, or an existing customer (the system privilege sees them all).
-async fn check_owner(db: &Db, input: &mut Input<'_>, customer: Option<i64>) -> Result<(), StoreError> {
+async fn check_owner(r: &mut Reader<'_>, customer: Option<i64>) -> Result<(), StoreError> {
     if let Some(id) = customer
         && id != 0
-        && store::customers::get(db, id).await?.is_none()
+        && store::customers::get(r.db, id).await?.is_none()
     {
-        input.error("customer", "This customer does not exist.");
+        r.error("customer", "This customer does not exist.");
     }
     Ok(())
 }
 
-/// `start` and `end` as a range, each bad one reported under its own key.
-fn range_params(input: &mut Input<'_>, start_key: &str) -> Option<NumberRange> {
-    let start = input.required_text(start_key)?;
-    let end = input.text("end");
-    let range = match NumberRange::parse(start, None).and_then(|_| NumberRange::parse(start, end)) {
+/// The first number and `end` as a range, each bad one reported under its own key.
+fn read_range(r: &mut Reader<'_>, start: Option<String>, end: Option<String>, start_key: &str) -> Option<NumberRange> {
+    let start = start?;
+    let end = end.as_deref();
+    let range = match NumberRange::parse(&start, None).and_then(|_| NumberRange::parse(&start, end)) {
         Ok(range) => Some(range),
         Err(err) => {
-            input.error(if err.key == "start" { start_key } else { err.key }, err.message);
+            r.error(if err.key == "start" { start_key } else { err.key }, err.message);
             None
         }
     };
     if range.is_none() && end.is_some_and(|e| !e.is_empty() && !is_digits(e, 32)) {
-        input.error("end", "This must be empty or 1 to 32 digits.");
+        r.error("end", "This must be empty or 1 to 32 digits.");
     }
     range
 }
 
-/// `existing=fail` (default) or `skip`.
-fn skip_existing(input: &mut Input<'_>) -> bool {
-    match input.text("existing") {
-        None | Some("") | Some("fail") => false,
-        Some("skip") => true,
-        Some(_) => {
-            input.error("existing", "This must be fail or skip.");
-            false
+struct NumbersNew {
+    range: NumberRange,
+    class: i64,
+    ingroup: i64,
+    alias: Option<AliasSequence>,
+    charge: bool,
+    customer: i64,
+    region: i64,
+    stype: NumberKind,
+    existing: Existing,
+}
+
+impl Request for NumbersNew {
+    async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
+        let (start, end) = (r.get(&START), r.get(&END));
+        let range = read_range(r, start, end, START.name);
+        let class = r.get(&CLASS);
+        let ingroup = r.get(&INGROUP);
+        let alias = match (r.get(&ALIAS), range) {
+            (Some(alias), Some(range)) => AliasSequence::parse(&alias, range.count()).unwrap_or_else(|message| {
+                r.error(ALIAS.name, message);
+                None
+            }),
+            _ => None,
+        };
+        let charge = r.get(&CHARGE_CUSTOMER);
+        let customer = r.get(&OWNER);
+        if charge == Some(true) && customer == Some(0) {
+            r.error(CHARGE_CUSTOMER.name, "Charging needs a customer to charge.");
         }
+        let region = r.get(&REGION);
+        let stype = r.get(&STYPE);
+        let existing = r.get(&EXISTING);
+        check_exists(r, CLASS.name, &CLASSES, class, false).await?;
+        check_exists(r, INGROUP.name, &INGROUPS, ingroup, false).await?;
+        check_owner(r, customer).await?;
+        check_exists(r, REGION.name, &REGIONS, region, true).await?;
+        Ok((|| {
+            Some(Self {
+                range: range?,
+                class: class?,
+                ingroup: ingroup?,
+                alias,
+                charge: charge?,
+                customer: customer?,
+                region: region?,
+                stype: stype?,
+                existing: existing?,
+            })
+        })())
     }
 }
 
-async fn create(ctx: Ctx) -> CallResult {
-    let (db, caller) = (&ctx.state.db, ctx.caller());
-    let mut input = ctx.input();
-    let range = range_params(&mut input, "start");
-    let class = input.required_int("class");
-    let ingroup = input.required_int("ingroup");
-    let alias = match (input.text("alias"), range) {
-        (Some(alias), Some(range)) => AliasSequence::parse(alias, range.count()).unwrap_or_else(|message| {
-            input.error("alias", message);
-            None
-        }),
-        _ => None,
-    };
-    let charge = input.flag("charge_customer", false).unwrap_or(false);
-    let customer = input.int("customer", 0).unwrap_or(0);
-    if charge && customer == 0 {
-        input.error("charge_customer", "Charging needs a customer to charge.");
+struct NumberKey(String);
+
+impl Request for NumberKey {
+    async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
+        Ok(r.get(&NUMBER).map(Self))
     }
-    let region = input.int("region", 0).unwrap_or(0);
-    let stype = input.text("stype").unwrap_or("number");
-    if !["number", "callerid"].contains(&stype) {
-        input.error("stype", "This must be number or callerid.");
+}
+
+struct SystemFilter(NumberFilter);
+
+impl Request for SystemFilter {
+    async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
+        let assigned = r.get(&ASSIGNED);
+        let mut filter = NumberFilter {
+            assigned: assigned.unwrap_or(false),
+            class: r.given(&BY_CLASS),
+            ingroup: r.given(&BY_INGROUP),
+            region: r.given(&BY_REGION),
+            customer: r.given(&BY_CUSTOMER),
+            batch: r.given(&BY_BATCH),
+            search: r.get(&SEARCH).filter(|s| !s.is_empty()),
+        };
+        // Assigned numbers have an index of their own; say so when it applies.
+        if filter.customer.is_some_and(|c| c != 0) {
+            filter.assigned = true;
+        }
+        Ok(assigned.map(|_| Self(filter)))
     }
-    let skip = skip_existing(&mut input);
-    let validation = input.flag("validation", false).unwrap_or(false);
-    check_exists(db, &mut input, "class", &CLASSES, class, false).await?;
-    check_exists(db, &mut input, "ingroup", &INGROUPS, ingroup, false).await?;
-    check_owner(db, &mut input, Some(customer)).await?;
-    check_exists(db, &mut input, "region", &REGIONS, Some(region), true).await?;
-    input.finish()?;
-    let range = range.expect("validated");
-    if validation {
+}
+
+struct NumberChange {
+    number: String,
+    changes: NumberChanges,
+}
+
+impl Request for NumberChange {
+    async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
+        let number = r.get(&NUMBER);
+        let changes = NumberChanges {
+            alias: r.given(&NEW_ALIAS),
+            class: r.given(&NEW_CLASS),
+            customer: r.given(&NEW_OWNER),
+            region: r.given(&NEW_REGION),
+        };
+        check_exists(r, NEW_CLASS.name, &CLASSES, changes.class, false).await?;
+        check_owner(r, changes.customer).await?;
+        check_exists(r, NEW_REGION.name, &REGIONS, changes.region, true).await?;
+        Ok(number.map(|number| Self { number, changes }))
+    }
+}
+
+/// What numbers/system/delete removes: a range, or a batch.
+enum NumbersGone {
+    Range { range: NumberRange, skip_missing: bool },
+    Batch(i64),
+}
+
+impl Request for NumbersGone {
+    async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
+        let batch = r.given(&BATCH);
+        let first = r.given(&FIRST);
+        let range = match (batch, &first) {
+            (Some(_), None) => None,
+            (Some(_), Some(_)) => {
+                r.error(BATCH.name, "Give either number or batch, not both.");
+                None
+            }
+            (None, None) => {
+                r.error(FIRST.name, super::param::MSG_REQUIRED);
+                None
+            }
+            (None, Some(first)) if first.is_empty() => {
+                r.error(FIRST.name, super::param::MSG_REQUIRED);
+                None
+            }
+            (None, Some(_)) => {
+                let end = r.get(&LAST);
+                read_range(r, first, end, FIRST.name)
+            }
+        };
+        let skip_missing = r.get(&EXISTING) == Some(Existing::Skip);
+        Ok(match (range, batch) {
+            (Some(range), _) => Some(Self::Range { range, skip_missing }),
+            (None, Some(batch)) => Some(Self::Batch(batch)),
+            (None, None) => None,
+        })
+    }
+}
+
+async fn create(ctx: Ctx, new: NumbersNew) -> CallResult {
+    let skip = new.existing == Existing::Skip;
+    if ctx.validation {
         if !skip {
-            let (count, first) = store::numbers::existing(db, &range).await?;
+            let (count, first) = store::numbers::existing(&ctx.db, &new.range).await?;
             refuse_existing(count, &first)?;
         }
         return Ok(Reply::Validated);
     }
-    let new = NewNumbers {
-        range,
-        alias,
-        class: class.expect("validated"),
-        ingroup: ingroup.expect("validated"),
-        customer,
-        region,
-        stype: stype.to_string(),
+    let caller = ctx.caller()?;
+    let add = NewNumbers {
+        range: new.range,
+        alias: new.alias,
+        class: new.class,
+        ingroup: new.ingroup,
+        customer: new.customer,
+        region: new.region,
+        stype: new.stype,
         skip_existing: skip,
-        charge,
+        charge: new.charge,
         person: caller.person,
+        audit: audit_entry(&ctx)?,
     };
-    match store::numbers::add(db, &new).await? {
-        Added::Count { count, batch } => {
-            ctx.state.metrics.numbers_added.fetch_add(count, std::sync::atomic::Ordering::Relaxed);
-            let (first, last) = (new.range.first(), new.range.last());
-            ctx.audit.set(format!("numbers {first}-{last} count={count} batch={batch}"));
-            Ok(Reply::Data(json!({ "count": count })))
+    match store::numbers::add(&ctx.db, &add).await? {
+        Added::Count { count, .. } => {
+            ctx.metrics.numbers_added.fetch_add(count, std::sync::atomic::Ordering::Relaxed);
+            Reply::data(&Count { count: count as i64 })
         }
         Added::Existing { count, first } => refuse_existing(count, &first).map(|()| Reply::Done),
     }
@@ -257,105 +393,45 @@ fn refuse_existing(count: i64, first: &[String]) -> Result<(), ApiError> {
     Err(ApiError::invalid("start", &message))
 }
 
-async fn get(ctx: Ctx) -> CallResult {
-    let mut input = ctx.input();
-    let number = input.required_text("number");
-    input.finish()?;
-    let row = store::numbers::get(&ctx.state.db, number.expect("validated")).await?.ok_or(ApiError::NotFound)?;
-    Ok(Reply::Data(json!(row)))
+async fn get(ctx: Ctx, NumberKey(number): NumberKey) -> CallResult {
+    let row = store::numbers::get(&ctx.db, &number).await?.ok_or(ApiError::NotFound)?;
+    Reply::data(&row)
 }
 
 /// Answers a list: `{"count": N}`, or the rows streamed.
-async fn answer_list(
-    db: &Db,
-    filter: NumberFilter,
-    input: Input<'_>,
-    count: bool,
-    window: store::ListWindow,
-) -> CallResult {
-    input.finish()?;
-    if count {
-        return Ok(Reply::Data(json!({ "count": store::numbers::count(db, &filter).await? })));
+async fn answer_list(ctx: &Ctx, filter: NumberFilter, window: ListWindow) -> CallResult {
+    if ctx.count {
+        return Reply::data(&Count { count: store::numbers::count(&ctx.db, &filter).await? });
     }
-    Ok(Reply::Rows(store::numbers::stream(db, &filter, &window).await?))
+    Ok(Reply::Rows(store::numbers::stream(&ctx.db, &filter, &window).await?))
 }
 
-async fn system_list(ctx: Ctx) -> CallResult {
-    let mut input = ctx.input();
-    let mut filter = NumberFilter {
-        assigned: input.flag("assigned", false).unwrap_or(false),
-        class: input.filter_int("class"),
-        ingroup: input.filter_int("ingroup"),
-        region: input.filter_int("region"),
-        customer: input.filter_int("customer"),
-        batch: input.filter_int("batch"),
-        search: input.text("search").filter(|s| !s.is_empty()).map(str::to_string),
-    };
-    // Assigned numbers have an index of their own; say so when it applies.
-    if filter.customer.is_some_and(|c| c != 0) {
-        filter.assigned = true;
-    }
-    let (window, count) = input.list_window();
-    answer_list(&ctx.state.db, filter, input, count, window).await
+async fn system_list(ctx: Ctx, SystemFilter(filter): SystemFilter) -> CallResult {
+    answer_list(&ctx, filter, ctx.window).await
 }
 
-async fn customer_list(ctx: Ctx) -> CallResult {
-    let (db, caller) = (&ctx.state.db, ctx.caller());
-    let mut input = ctx.input();
-    let customer = customer_param(db, caller, &mut input).await?;
-    let (window, count) = input.list_window();
+async fn customer_list(ctx: Ctx, InCustomer(customer): InCustomer) -> CallResult {
     let filter = NumberFilter { assigned: true, customer: Some(customer), ..NumberFilter::default() };
-    answer_list(db, filter, input, count, window).await
+    answer_list(&ctx, filter, ctx.window).await
 }
 
-async fn update(ctx: Ctx) -> CallResult {
-    let db = &ctx.state.db;
-    let mut input = ctx.input();
-    let number = input.required_text("number");
-    let alias = input.text("alias");
-    if let Some(alias) = alias
-        && !alias.is_empty()
-        && !is_digits(alias, 32)
-    {
-        input.error("alias", "An alias must be empty or 1 to 32 digits.");
-    }
-    let class = input.int("class", 0);
-    let customer = input.int("customer", 0);
-    let region = input.int("region", 0);
-    let validation = input.flag("validation", false).unwrap_or(false);
-    check_exists(db, &mut input, "class", &CLASSES, class, false).await?;
-    check_owner(db, &mut input, customer).await?;
-    check_exists(db, &mut input, "region", &REGIONS, region, true).await?;
-    input.finish()?;
-    let number = number.expect("validated");
-    let changes = NumberChanges { alias: alias.map(str::to_string), class, customer, region };
-    in_transaction(db, validation, async |tx| {
-        if store::numbers::update(tx, number, &changes).await? { Ok(Reply::Done) } else { Err(ApiError::NotFound) }
+async fn update(ctx: Ctx, change: NumberChange) -> CallResult {
+    in_transaction(&ctx, async |tx| {
+        if store::numbers::update(tx, &change.number, &change.changes).await? {
+            Ok(Reply::Done)
+        } else {
+            Err(ApiError::NotFound)
+        }
     })
     .await
 }
 
-async fn delete(ctx: Ctx) -> CallResult {
-    let db = &ctx.state.db;
-    let mut input = ctx.input();
-    let batch = input.filter_int("batch");
-    let range = match (batch, input.text("number")) {
-        (Some(_), None) => None,
-        (Some(_), Some(_)) => {
-            input.error("batch", "Give either number or batch, not both.");
-            None
-        }
-        (None, _) => range_params(&mut input, "number"),
+async fn delete(ctx: Ctx, gone: NumbersGone) -> CallResult {
+    let doomed = match &gone {
+        NumbersGone::Range { range, skip_missing } => Doomed::Range { range, skip_missing: *skip_missing },
+        NumbersGone::Batch(batch) => Doomed::Batch(*batch),
     };
-    let skip = skip_existing(&mut input);
-    let validation = input.flag("validation", false).unwrap_or(false);
-    input.finish()?;
-    let doomed = match (&range, batch) {
-        (Some(range), _) => Doomed::Range { range, skip_missing: skip },
-        (None, Some(batch)) => Doomed::Batch(batch),
-        (None, None) => unreachable!("validated"),
-    };
-    in_transaction(db, validation, async |tx| match store::numbers::delete(tx, &doomed).await? {
+    in_transaction(&ctx, async |tx| match store::numbers::delete(tx, &doomed).await? {
         Some(_) => Ok(Reply::Done),
         None => Err(ApiError::NotFound),
     })

@@ -1,22 +1,39 @@
 //! Rate plans: per-feature limits on what a customer may hold.
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::{
-    Access, CallResult, CallSpec, Ctx, Kind, Param,
-    write::{VALIDATION, bounded_text, id_json, in_transaction},
+    Access, CallResult, CallSpec, Ctx, Kind, Param, Reader, Request, handler,
+    param::{common::NAME, parse},
+    write::in_transaction,
 };
 use crate::{
     auth::privilege::Privilege,
-    http::{envelope::Reply, error::ApiError},
+    base::{ApiError, Count, Created, Reply},
     store::{
-        self,
+        self, StoreError,
         plans::{Feature, FeatureLimit},
     },
 };
 
-const PLAN: Param = Param::required("plan", Kind::Integer, "ID of the rate plan.");
-const FEATURE: Param = Param::required("feature", Kind::Text, "Feature key: \"codes\".");
+const PLAN: Param<i64> = Param::required("plan", Kind::Integer, "ID of the rate plan.", parse::integer);
+const FEATURE: Param<Feature> = Param::required("feature", Kind::Text, "Feature key: \"codes\".", |v| {
+    Feature::parse(v).ok_or("This is not a known feature.".into())
+});
+const MAXIMUM: Param<i64> =
+    Param::with_default("maximum", Kind::Integer, -1, "-1 for no limit, 0 to forbid, N for at most N.", |v| {
+        match parse::integer(v)? {
+            n if n >= -1 => Ok(n),
+            _ => Err("This parameter must be -1 or more.".into()),
+        }
+    });
+const INCLUDED: Param<i64> = Param::with_default(
+    "included",
+    Kind::Integer,
+    0,
+    "How many are included in the plan's price.",
+    parse::non_negative,
+);
 
 const COMMERCE_WRITES: Access = Access::Requires { any_of: &[Privilege::Commerce], writes: true };
 
@@ -25,9 +42,9 @@ pub const CALLS: &[CallSpec] = &[
         name: "plans/create",
         summary: "Creates a rate plan with no limits; answers its id.",
         access: COMMERCE_WRITES,
-        params: &[Param::required("name", Kind::Text, "Name, at most 255 characters."), VALIDATION],
+        params: &[&NAME],
         list: false,
-        handler: |ctx| Box::pin(create(ctx)),
+        handler: handler!(PlanName, create),
     },
     CallSpec {
         name: "plans/list",
@@ -35,141 +52,150 @@ pub const CALLS: &[CallSpec] = &[
         access: Access::Requires { any_of: &[Privilege::Commerce], writes: false },
         params: &[],
         list: true,
-        handler: |ctx| Box::pin(list(ctx)),
+        handler: handler!((), list),
     },
     CallSpec {
         name: "plans/features/set",
         summary: "Sets a rate plan's limit for a feature: maximum -1 no limit, 0 forbidden, N at most N per customer.",
         access: COMMERCE_WRITES,
-        params: &[
-            PLAN,
-            FEATURE,
-            Param::optional("maximum", Kind::Integer, "-1", "-1 for no limit, 0 to forbid, N for at most N."),
-            Param::optional("included", Kind::Integer, "0", "How many are included in the plan's price."),
-            VALIDATION,
-        ],
+        params: &[&PLAN, &FEATURE, &MAXIMUM, &INCLUDED],
         list: false,
-        handler: |ctx| Box::pin(features_set(ctx)),
+        handler: handler!(LimitSet, features_set),
     },
     CallSpec {
         name: "plans/features/get",
         summary: "Gets one feature limit of a rate plan. No credentials needed.",
         access: Access::Public,
-        params: &[PLAN, FEATURE],
+        params: &[&PLAN, &FEATURE],
         list: false,
-        handler: |ctx| Box::pin(features_get(ctx)),
+        handler: handler!(PlanFeature, features_get),
     },
     CallSpec {
         name: "plans/features/list",
         summary: "Lists the feature limits a rate plan sets. No credentials needed.",
         access: Access::Public,
-        params: &[PLAN],
+        params: &[&PLAN],
         list: true,
-        handler: |ctx| Box::pin(features_list(ctx)),
+        handler: handler!(PlanId, features_list),
     },
 ];
 
-/// The `feature` parameter: a feature key a plan can limit.
-fn feature_param(input: &mut super::Input<'_>) -> Option<Feature> {
-    let name = input.required_text("feature")?;
-    let feature = Feature::parse(name);
-    if feature.is_none() {
-        input.error("feature", "This is not a known feature.");
+impl super::param::Documented for Feature {
+    fn documented(&self) -> serde_json::Value {
+        self.key().into()
     }
-    feature
 }
 
-async fn create(ctx: Ctx) -> CallResult {
-    let mut input = ctx.input();
-    let name = bounded_text(&mut input, "name", true, 255);
-    let validation = input.flag("validation", false).unwrap_or(false);
-    input.finish()?;
-    let name = name.expect("validated");
-    in_transaction(&ctx.state.db, validation, async |tx| Ok(id_json(store::plans::create(tx, name).await?))).await
+/// One feature limit as answered.
+#[derive(Serialize)]
+struct LimitView<'a> {
+    plan: i64,
+    feature: &'a str,
+    included: i64,
+    maximum: i64,
 }
 
-async fn list(ctx: Ctx) -> CallResult {
-    let mut input = ctx.input();
-    let (window, count) = input.list_window();
-    input.finish()?;
-    let db = &ctx.state.db;
-    if count {
-        return Ok(Reply::Data(json!({ "count": store::plans::count(db).await? })));
+impl<'a> LimitView<'a> {
+    fn new(plan: i64, limit: &'a FeatureLimit) -> Self {
+        Self { plan, feature: &limit.feature, included: limit.included, maximum: limit.maximum }
     }
-    let rows = store::plans::list(db, &window).await?;
-    let rows = rows.into_iter().map(|p| json!({ "id": p.id, "name": p.name, "created": p.created }));
-    Ok(Reply::Data(Value::Array(rows.collect())))
 }
 
-async fn features_set(ctx: Ctx) -> CallResult {
-    let db = &ctx.state.db;
-    let mut input = ctx.input();
-    let plan = input.required_int("plan");
-    let feature = feature_param(&mut input);
-    let maximum = input.int("maximum", -1).unwrap_or(-1);
-    if maximum < -1 {
-        input.error("maximum", "This parameter must be -1 or more.");
+struct PlanName(String);
+
+impl Request for PlanName {
+    async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
+        Ok(r.get(&NAME).map(Self))
     }
-    let included = input.int("included", 0).unwrap_or(0);
-    if included < 0 {
-        input.error("included", "This parameter must not be negative.");
+}
+
+struct PlanId(i64);
+
+impl Request for PlanId {
+    async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
+        Ok(r.get(&PLAN).map(Self))
     }
-    let validation = input.flag("validation", false).unwrap_or(false);
-    if let Some(id) = plan
-        && !store::plans::exists(db, id).await?
-    {
-        input.error("plan", "This rate plan does not exist.");
+}
+
+struct PlanFeature {
+    plan: i64,
+    feature: Feature,
+}
+
+impl Request for PlanFeature {
+    async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
+        let plan = r.get(&PLAN);
+        let feature = r.get(&FEATURE);
+        Ok((|| Some(Self { plan: plan?, feature: feature? }))())
     }
-    input.finish()?;
-    let plan = plan.expect("validated");
-    let limit = FeatureLimit { feature: feature.expect("validated").key().to_string(), included, maximum };
-    in_transaction(db, validation, async |tx| {
-        store::plans::set_feature(tx, plan, &limit).await?;
+}
+
+struct LimitSet {
+    plan: i64,
+    limit: FeatureLimit,
+}
+
+impl Request for LimitSet {
+    async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
+        let plan = r.get(&PLAN);
+        let feature = r.get(&FEATURE);
+        let maximum = r.get(&MAXIMUM);
+        let included = r.get(&INCLUDED);
+        if let Some(id) = plan
+            && !store::plans::exists(r.db, id).await?
+        {
+            r.error(PLAN.name, "This rate plan does not exist.");
+        }
+        Ok((|| {
+            let limit = FeatureLimit { feature: feature?.key().to_string(), included: included?, maximum: maximum? };
+            Some(Self { plan: plan?, limit })
+        })())
+    }
+}
+
+async fn create(ctx: Ctx, PlanName(name): PlanName) -> CallResult {
+    in_transaction(&ctx, async |tx| Reply::data(&Created { id: store::plans::create(tx, &name).await? })).await
+}
+
+async fn list(ctx: Ctx, (): ()) -> CallResult {
+    if ctx.count {
+        return Reply::data(&Count { count: store::plans::count(&ctx.db).await? });
+    }
+    Reply::data(&store::plans::list(&ctx.db, &ctx.window).await?)
+}
+
+async fn features_set(ctx: Ctx, set: LimitSet) -> CallResult {
+    in_transaction(&ctx, async |tx| {
+        store::plans::set_feature(tx, set.plan, &set.limit).await?;
         Ok(Reply::Done)
     })
     .await
 }
 
-async fn features_get(ctx: Ctx) -> CallResult {
-    let mut input = ctx.input();
-    let plan = input.required_int("plan");
-    let feature = feature_param(&mut input);
-    input.finish()?;
-    let (plan, feature) = (plan.expect("validated"), feature.expect("validated").key());
-    let db = &ctx.state.db;
-    if !store::plans::exists(db, plan).await? {
+async fn features_get(ctx: Ctx, PlanFeature { plan, feature }: PlanFeature) -> CallResult {
+    if !store::plans::exists(&ctx.db, plan).await? {
         return Err(ApiError::NotFound);
     }
-    let limit = store::plans::feature(db, plan, feature).await?.unwrap_or_else(|| unlimited(feature));
-    Ok(Reply::Data(limit_json(plan, &limit)))
+    let limit = store::plans::feature(&ctx.db, plan, feature.key()).await?.unwrap_or_else(|| unlimited(feature));
+    Reply::data(&LimitView::new(plan, &limit))
 }
 
-async fn features_list(ctx: Ctx) -> CallResult {
-    let mut input = ctx.input();
-    let plan = input.required_int("plan");
-    let (window, count) = input.list_window();
-    input.finish()?;
-    let plan = plan.expect("validated");
-    let db = &ctx.state.db;
-    if !store::plans::exists(db, plan).await? {
+async fn features_list(ctx: Ctx, PlanId(plan): PlanId) -> CallResult {
+    if !store::plans::exists(&ctx.db, plan).await? {
         return Err(ApiError::NotFound);
     }
-    let mut rows = store::plans::features(db, plan).await?;
-    if count {
-        return Ok(Reply::Data(json!({ "count": rows.len() })));
+    let mut rows = store::plans::features(&ctx.db, plan).await?;
+    if ctx.count {
+        return Reply::data(&Count { count: rows.len() as i64 });
     }
-    if window.descending {
+    if ctx.window.descending {
         rows.reverse();
     }
-    let rows = rows.iter().skip(window.offset as usize).take(window.limit_or_all() as usize);
-    Ok(Reply::Data(Value::Array(rows.map(|limit| limit_json(plan, limit)).collect())))
+    let window = rows.iter().skip(ctx.window.offset as usize).take(ctx.window.limit_or_all() as usize);
+    Reply::data(&window.map(|limit| LimitView::new(plan, limit)).collect::<Vec<_>>())
 }
 
 /// A known feature with no row in the plan: no limit.
-fn unlimited(feature: &str) -> FeatureLimit {
-    FeatureLimit { feature: feature.to_string(), included: 0, maximum: -1 }
-}
-
-fn limit_json(plan: i64, limit: &FeatureLimit) -> Value {
-    json!({ "plan": plan, "feature": limit.feature, "included": limit.included, "maximum": limit.maximum })
+fn unlimited(feature: Feature) -> FeatureLimit {
+    FeatureLimit { feature: feature.key().to_string(), included: 0, maximum: -1 }
 }

@@ -1,31 +1,58 @@
 //! Roles: named sets of privileges.
 
-use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+use serde::Serialize;
 
 use super::{
-    Access, CallResult, CallSpec, Ctx, Kind, Param,
-    write::{VALIDATION, bounded_text, id_json, in_transaction},
+    Access, CallResult, CallSpec, Ctx, Kind, Param, Reader, Request, handler,
+    param::{
+        Documented,
+        common::{DESCRIPTION, NAME},
+        parse,
+    },
+    write::in_transaction,
 };
 use crate::{
     auth::privilege::{self, Privilege},
-    http::envelope::Reply,
-    store,
+    base::{Count, Created, Reply},
+    store::{self, StoreError, roles::RoleRow},
 };
 
 const SYSTEM_WRITES: Access = Access::Requires { any_of: &[Privilege::System], writes: true };
+
+const ROLE: Param<i64> = Param::required("role", Kind::Integer, "ID of the role.", parse::integer);
+const PRIVILEGE: Param<Privilege> =
+    Param::required("privilege", Kind::Text, "user, administrator, wholesale, commerce or system.", |v| {
+        Privilege::parse(v).ok_or("This is not a known privilege.".into())
+    });
+/// `None`: the role does not hold the privilege.
+const ACCESS: Param<Option<privilege::Access>> =
+    Param::required("access", Kind::Integer, "0 none, 1 full, 2 read-only.", |v| match parse::integer(v)? {
+        0 => Ok(None),
+        code => privilege::Access::from_code(code).map(Some).ok_or("This parameter must be 0, 1 or 2.".into()),
+    });
+
+impl Documented for Privilege {
+    fn documented(&self) -> serde_json::Value {
+        self.as_str().into()
+    }
+}
+
+impl Documented for Option<privilege::Access> {
+    fn documented(&self) -> serde_json::Value {
+        self.map_or(0, privilege::Access::code).into()
+    }
+}
 
 pub const CALLS: &[CallSpec] = &[
     CallSpec {
         name: "roles/create",
         summary: "Creates a role with no privileges; answers its id.",
         access: SYSTEM_WRITES,
-        params: &[
-            Param::required("name", Kind::Text, "Name, at most 255 characters."),
-            Param::optional("description", Kind::Text, "", "Description, at most 255 characters."),
-            VALIDATION,
-        ],
+        params: &[&NAME, &DESCRIPTION],
         list: false,
-        handler: |ctx| Box::pin(create(ctx)),
+        handler: handler!(RoleNew, create),
     },
     CallSpec {
         name: "roles/list",
@@ -33,87 +60,86 @@ pub const CALLS: &[CallSpec] = &[
         access: Access::Requires { any_of: &[Privilege::User], writes: false },
         params: &[],
         list: true,
-        handler: |ctx| Box::pin(list(ctx)),
+        handler: handler!((), list),
     },
     CallSpec {
         name: "roles/access/set",
         summary: "Sets how a role holds a privilege: 0 not at all, 1 full, 2 read-only (get and list calls only).",
         access: SYSTEM_WRITES,
-        params: &[
-            Param::required("role", Kind::Integer, "ID of the role."),
-            Param::required("privilege", Kind::Text, "user, administrator, wholesale, commerce or system."),
-            Param::required("access", Kind::Integer, "0 none, 1 full, 2 read-only."),
-            VALIDATION,
-        ],
+        params: &[&ROLE, &PRIVILEGE, &ACCESS],
         list: false,
-        handler: |ctx| Box::pin(access_set(ctx)),
+        handler: handler!(AccessSet, access_set),
     },
 ];
 
-async fn create(ctx: Ctx) -> CallResult {
-    let mut input = ctx.input();
-    let name = bounded_text(&mut input, "name", true, 255);
-    let description = bounded_text(&mut input, "description", false, 255);
-    let validation = input.flag("validation", false).unwrap_or(false);
-    input.finish()?;
-    let (name, description) = (name.expect("validated"), description.unwrap_or(""));
-    in_transaction(&ctx.state.db, validation, async |tx| {
-        Ok(id_json(store::roles::create(tx, name, description).await?))
+/// A role as answered: its privileges by name, 1 full and 2 read-only.
+#[derive(Serialize)]
+struct RoleView {
+    id: i64,
+    name: String,
+    description: String,
+    privileges: BTreeMap<&'static str, i64>,
+}
+
+impl From<RoleRow> for RoleView {
+    fn from(role: RoleRow) -> Self {
+        let privileges = role.privileges.iter().map(|(p, a)| (p.as_str(), a.code())).collect();
+        Self { id: role.id, name: role.name, description: role.description, privileges }
+    }
+}
+
+struct RoleNew {
+    name: String,
+    description: String,
+}
+
+impl Request for RoleNew {
+    async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
+        let name = r.get(&NAME);
+        let description = r.get(&DESCRIPTION);
+        Ok((|| Some(Self { name: name?, description: description? }))())
+    }
+}
+
+struct AccessSet {
+    role: i64,
+    privilege: Privilege,
+    access: Option<privilege::Access>,
+}
+
+impl Request for AccessSet {
+    async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
+        let role = r.get(&ROLE);
+        let privilege = r.get(&PRIVILEGE);
+        let access = r.get(&ACCESS);
+        if let Some(id) = role
+            && !store::roles::exists(r.db, id).await?
+        {
+            r.error(ROLE.name, "This role does not exist.");
+        }
+        Ok((|| Some(Self { role: role?, privilege: privilege?, access: access? }))())
+    }
+}
+
+async fn create(ctx: Ctx, new: RoleNew) -> CallResult {
+    in_transaction(&ctx, async |tx| {
+        Reply::data(&Created { id: store::roles::create(tx, &new.name, &new.description).await? })
     })
     .await
 }
 
-async fn access_set(ctx: Ctx) -> CallResult {
-    let mut input = ctx.input();
-    let role = input.required_int("role");
-    let privilege = input.required_text("privilege").and_then(|name| {
-        let parsed = Privilege::parse(name);
-        if parsed.is_none() {
-            input.error("privilege", "This is not a known privilege.");
-        }
-        parsed
-    });
-    let access = match input.required_int("access") {
-        Some(0) => Some(None),
-        Some(code) => match privilege::Access::from_code(code) {
-            Some(access) => Some(Some(access)),
-            None => {
-                input.error("access", "This parameter must be 0, 1 or 2.");
-                None
-            }
-        },
-        None => None,
-    };
-    let validation = input.flag("validation", false).unwrap_or(false);
-    if let Some(id) = role
-        && !store::roles::exists(&ctx.state.db, id).await?
-    {
-        input.error("role", "This role does not exist.");
-    }
-    input.finish()?;
-    let (role, privilege, access) =
-        (role.expect("validated"), privilege.expect("validated"), access.expect("validated"));
-    in_transaction(&ctx.state.db, validation, async |tx| {
-        store::roles::set_access(tx, role, privilege, access).await?;
+async fn access_set(ctx: Ctx, set: AccessSet) -> CallResult {
+    in_transaction(&ctx, async |tx| {
+        store::roles::set_access(tx, set.role, set.privilege, set.access).await?;
         Ok(Reply::Done)
     })
     .await
 }
 
-async fn list(ctx: Ctx) -> CallResult {
-    let mut input = ctx.input();
-    let (window, count) = input.list_window();
-    input.finish()?;
-    let db = &ctx.state.db;
-    if count {
-        return Ok(Reply::Data(json!({ "count": store::roles::count(db).await? })));
+async fn list(ctx: Ctx, (): ()) -> CallResult {
+    if ctx.count {
+        return Reply::data(&Count { count: store::roles::count(&ctx.db).await? });
     }
-    let rows = store::roles::list(db, &window).await?;
-    Ok(Reply::Data(Value::Array(rows.into_iter().map(role_json).collect())))
-}
-
-fn role_json(role: store::roles::RoleRow) -> Value {
-    let privileges: Map<String, Value> =
-        role.privileges.iter().map(|(p, a)| (p.as_str().to_string(), Value::from(a.code()))).collect();
-    json!({ "id": role.id, "name": role.name, "description": role.description, "privileges": privileges })
+    let rows = store::roles::list(&ctx.db, &ctx.window).await?;
+    Reply::data(&rows.into_iter().map(RoleView::from).collect::<Vec<_>>())
 }

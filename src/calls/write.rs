@@ -1,88 +1,63 @@
-//! The last steps of every writing call, shared: the customer a call acts in,
-//! and one transaction that either commits, or (with `validation=1`) rolls back
-//! after every check has passed and answers 201.
+//! The last step of every writing call, shared: one transaction that holds
+//! the change and its audit row, and either commits both or (with
+//! `validation=1`, or on any error) rolls both back. A call that acted always
+//! has its row; a call that did not never has one, whatever happens to the
+//! client's connection.
+
+use serde_json::{Map, Value};
 
 use crate::{
-    auth::Caller,
-    calls::{CallResult, Input, Kind, Param},
-    http::envelope::Reply,
-    store::{self, Db, StoreError, Tx},
+    base::{ApiError, Reply},
+    calls::{CallResult, Ctx},
+    store::{self, Tx, audit::NewAudit},
 };
 
-/// The `validation` parameter every writing call takes.
-pub const VALIDATION: Param =
-    Param::optional("validation", Kind::Flag, "0", "1 to validate input then return, 0 for full action.");
+/// Parameters that identify what a call acted on besides its required ones.
+const IDENTIFYING: [&str; 4] = ["customer", "end", "batch", "number"];
 
-/// Runs `act` (plan check, conflicts, writes) in one transaction. Any error
-/// rolls everything back; with `validation` the transaction is rolled back
-/// after `act` succeeded, so validation runs exactly the checks a real call
-/// would, including the database's own constraints, and writes nothing.
-pub async fn in_transaction(db: &Db, validation: bool, act: impl AsyncFnOnce(&mut Tx) -> CallResult) -> CallResult {
-    let mut tx = db.begin().await?;
+/// The audit row of a call that acts: who, from where, in which customer, and
+/// the identifying parameters as a JSON object (values as sent; a value can
+/// never be read as another field). Never a password.
+pub fn audit_entry(ctx: &Ctx) -> Result<NewAudit, ApiError> {
+    let caller = ctx.caller()?;
+    let mut object = Map::new();
+    for param in ctx.spec.params {
+        let name = param.name();
+        if (param.required() || IDENTIFYING.contains(&name))
+            && name != "password"
+            && let Some(value) = ctx.params.get(name)
+        {
+            object.insert(name.to_string(), Value::from(value));
+        }
+    }
+    let customer = ctx.params.get("customer").and_then(|c| c.parse::<i64>().ok()).unwrap_or(caller.customer);
+    Ok(NewAudit {
+        person: caller.person,
+        username: caller.username.clone(),
+        customer,
+        client: ctx.client.to_string(),
+        call: ctx.spec.name,
+        object,
+    })
+}
+
+/// Runs `act` (plan check, conflicts, writes) in one transaction with the
+/// call's audit row. Any error rolls everything back; with `validation` the
+/// transaction is rolled back after `act` succeeded, so validation runs
+/// exactly the checks a real call would, including the database's own
+/// constraints, and writes nothing.
+pub async fn in_transaction(ctx: &Ctx, act: impl AsyncFnOnce(&mut Tx) -> CallResult) -> CallResult {
+    let mut tx = ctx.db.begin().await?;
     let reply = act(&mut tx).await?;
-    if validation {
+    if ctx.validation {
         tx.rollback().await?;
         return Ok(Reply::Validated);
     }
+    let mut entry = audit_entry(ctx)?;
+    if let Some(id) = reply.created_id() {
+        entry.object.insert("id".into(), Value::from(id));
+    }
+    store::audit::record(&mut tx, &entry).await?;
     tx.commit().await?;
     Ok(reply)
-}
-
-/// Checks that customer `id` (from parameter `key`) exists and is seen by the
-/// caller, recording a 400 for `key` otherwise. An unseen customer is answered
-/// exactly like one that does not exist.
-pub async fn check_seen_customer(
-    db: &Db,
-    caller: &Caller,
-    input: &mut Input<'_>,
-    key: &str,
-    id: Option<i64>,
-) -> Result<(), StoreError> {
-    // The caller's own customer is always seen: no need to ask the database.
-    if let Some(id) = id
-        && id != caller.customer
-        && !store::customers::is_visible(db, caller.scope(), id).await?
-    {
-        input.error(key, "This customer does not exist.");
-    }
-    Ok(())
-}
-
-/// The `customer` parameter (default: the caller's own customer), checked to
-/// be seen by the caller.
-pub async fn customer_param(db: &Db, caller: &Caller, input: &mut Input<'_>) -> Result<i64, StoreError> {
-    let customer = input.int("customer", caller.customer).unwrap_or(caller.customer);
-    check_seen_customer(db, caller, input, "customer", Some(customer)).await?;
-    Ok(customer)
-}
-
-/// Text of at most `max` characters (and, when `required`, at least one).
-pub fn bounded_text<'a>(input: &mut Input<'a>, key: &str, required: bool, max: usize) -> Option<&'a str> {
-    let value = if required { input.required_text(key)? } else { input.text(key).unwrap_or("") };
-    if value.chars().count() > max {
-        input.error(key, &format!("This parameter must be at most {max} characters."));
-    }
-    Some(value)
-}
-
-/// An e-mail address: something@something, no spaces, at most 255 characters.
-pub fn email<'a>(input: &mut Input<'a>, key: &str, required: bool) -> Option<&'a str> {
-    let value = bounded_text(input, key, required, 255)?;
-    if !value.is_empty() && !is_email(value) {
-        input.error(key, "This parameter must be an e-mail address.");
-    }
-    Some(value)
-}
-
-pub fn is_email(value: &str) -> bool {
-    match value.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty() && !domain.is_empty() && !domain.contains('@') && !value.contains(char::is_whitespace)
-        }
-        None => false,
-    }
-}
-
-pub fn id_json(id: i64) -> Reply {
-    Reply::Data(serde_json::json!({ "id": id }))
 }

@@ -67,6 +67,19 @@ impl DestinationType {
         }
     }
 
+    /// `dtype` as a parameter parser.
+    pub fn call_type(name: &str) -> Result<Self, &'static str> {
+        Self::parse_call(name).ok_or("This is not a known destination type.")
+    }
+
+    /// `fax_dtype`: empty for none, a call type, or `email`.
+    pub fn fax_type(name: &str) -> Result<Option<Self>, &'static str> {
+        if name.is_empty() {
+            return Ok(None);
+        }
+        Self::parse_fax(name).map(Some).ok_or("This must be empty, a destination type or email.")
+    }
+
     /// A call destination type (`dtype`).
     pub fn parse_call(name: &str) -> Option<Self> {
         CALL_TYPES.into_iter().find(|t| t.as_str() == name)
@@ -106,7 +119,7 @@ impl DestinationType {
                 rest.is_some_and(|r| !r.is_empty()) && dnumber.len() <= 1024 && !dnumber.contains(char::is_whitespace)
             }
             Self::Hangup | Self::Busy => dnumber.is_empty(),
-            Self::Email => crate::calls::write::is_email(dnumber) && dnumber.len() <= 255,
+            Self::Email => super::is_email(dnumber) && dnumber.len() <= 255,
         };
         if ok { Ok(()) } else { Err(self.expectation()) }
     }
@@ -125,6 +138,33 @@ impl DestinationType {
             Self::Url => "A url destination must be an http:// or https:// URL of at most 1024 characters.",
             Self::Hangup | Self::Busy => "This destination type takes no destination number.",
             Self::Email => "An email destination must be an e-mail address.",
+        }
+    }
+}
+
+/// A destination: a type and a number that suits it, checked together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Destination {
+    pub dtype: DestinationType,
+    pub dnumber: String,
+}
+
+impl Destination {
+    pub fn new(dtype: DestinationType, dnumber: &str) -> Result<Self, &'static str> {
+        dtype.check(dnumber)?;
+        Ok(Self { dtype, dnumber: dnumber.to_string() })
+    }
+
+    /// An optional destination (fax, text): with no type, the number must be empty.
+    pub fn optional(
+        dtype: Option<DestinationType>,
+        dnumber: &str,
+        empty: &'static str,
+    ) -> Result<Option<Self>, &'static str> {
+        match dtype {
+            Some(dtype) => Self::new(dtype, dnumber).map(Some),
+            None if dnumber.is_empty() => Ok(None),
+            None => Err(empty),
         }
     }
 }

@@ -1,8 +1,115 @@
-//! The rules of values, independent of HTTP and storage: each function decides
-//! whether a value is well-formed, and owns its unit tests.
+//! The rules of values, independent of HTTP and storage: each type can only
+//! be built valid, each function decides whether a value is well-formed, and
+//! each owns its unit tests. Nothing here imports another layer.
 
 pub mod destination;
 pub mod numbers;
+
+/// A closed set of words, each a variant: `as_str`, and `parse` that answers
+/// `$refusal` for anything else.
+macro_rules! words {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $word:literal),+ $(,)? } else $refusal:literal) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $word),+ }
+            }
+
+            pub fn parse(value: &str) -> Result<Self, &'static str> {
+                match value {
+                    $($word => Ok(Self::$variant),)+
+                    _ => Err($refusal),
+                }
+            }
+        }
+    };
+}
+
+words! {
+    /// What a forced caller name does to the caller's own.
+    SnameAction { Replace = "replace", Prepend = "prepend", Append = "append" }
+    else "This must be replace, prepend or append."
+}
+
+words! {
+    /// What numbers/system/create adds: numbers to call, or caller IDs to present.
+    NumberKind { Number = "number", CallerId = "callerid" }
+    else "This must be number or callerid."
+}
+
+words! {
+    /// What a range does about numbers that already exist (create) or are
+    /// already gone (delete): refuse the whole call, or pass over them.
+    Existing { Fail = "fail", Skip = "skip" }
+    else "This must be fail or skip."
+}
+
+words! {
+    /// Where a feature code sends text messages: nowhere, or a destination of one of these types.
+    TextDtype { None = "none", Email = "email", Phone = "phone", Forward = "forward", Url = "url" }
+    else "This must be none, email, phone, forward or url."
+}
+
+impl TextDtype {
+    pub fn destination_type(self) -> Option<destination::DestinationType> {
+        destination::DestinationType::parse_text(self.as_str())
+    }
+}
+
+words! {
+    /// The orders codes/list offers.
+    CodeSort { Code = "code", Dtype = "dtype", Dnumber = "dnumber" }
+    else "This must be code, dtype or dnumber."
+}
+
+/// A feature code: 1 to 32 of `0-9 * #`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeatureCode(String);
+
+impl FeatureCode {
+    pub fn parse(value: &str) -> Result<Self, &'static str> {
+        if destination::is_feature_code(value) {
+            Ok(Self(value.to_string()))
+        } else {
+            Err("A feature code must be 1 to 32 of 0-9 * #.")
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// something@something, no spaces.
+pub fn is_email(value: &str) -> bool {
+    match value.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty() && !domain.is_empty() && !domain.contains('@') && !value.contains(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
+/// Empty, or one of [`RINGTONES`].
+pub fn parse_ringtone(value: &str) -> Result<String, &'static str> {
+    if value.is_empty() || RINGTONES.contains(&value) {
+        Ok(value.to_string())
+    } else {
+        Err("This is not a known ring tone.")
+    }
+}
+
+/// Empty, or a language tag.
+pub fn parse_language(value: &str) -> Result<String, &'static str> {
+    if value.is_empty() || is_language_tag(value) {
+        Ok(value.to_string())
+    } else {
+        Err("This must be empty or a language tag such as en or en-GB.")
+    }
+}
 
 /// The ring tones a feature code may force.
 pub const RINGTONES: [&str; 11] = [
@@ -44,6 +151,14 @@ pub enum Routing {
 }
 
 impl Routing {
+    /// Checks a routing text, keeping it as given (it is stored as text).
+    pub fn check(value: &str) -> Result<String, &'static str> {
+        match Self::parse(value) {
+            Some(_) => Ok(value.to_string()),
+            None => Err("This must be empty, default, timegroup_<ID> or a number."),
+        }
+    }
+
     pub fn parse(value: &str) -> Option<Self> {
         match value {
             "" => Some(Self::Normal),
@@ -72,6 +187,17 @@ mod tests {
         for bad in ["", "e", "engl", "en-", "en-G", "en-GB-x", "e1", "en GB", "en-abcdefghi"] {
             assert!(!is_language_tag(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn words_parse_only_their_own() {
+        assert_eq!(SnameAction::parse("prepend"), Ok(SnameAction::Prepend));
+        assert!(SnameAction::parse("Prepend").is_err());
+        assert_eq!(Existing::parse("skip").map(Existing::as_str), Ok("skip"));
+        assert!(CodeSort::parse("").is_err());
+        assert!(FeatureCode::parse("*72#").is_ok());
+        assert!(FeatureCode::parse("72a").is_err());
+        assert!(is_email("a@b") && !is_email("a b@c") && !is_email("@b") && !is_email("a@b@c"));
     }
 
     #[test]

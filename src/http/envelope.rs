@@ -11,23 +11,10 @@ use axum::{
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::{http::error::ApiError, settings::HttpStatusMode};
-
-/// What a call answers when it succeeds.
-#[derive(Debug)]
-pub enum Reply {
-    /// 204: done, no data.
-    Done,
-    /// 201: `validation=1` and every check passed; nothing was written.
-    Validated,
-    /// 200 with `data`.
-    Data(Value),
-    /// 200 with `data` an array whose rows arrive as comma-separated JSON
-    /// chunks, sent as they come rather than built up in memory first.
-    Rows(crate::store::numbers::RowChunks),
-    /// A stored answer replayed for an `Idempotency-Key`, as it was sent.
-    Stored { status: u16, body: bytes::Bytes },
-}
+use crate::{
+    base::{ApiError, Reply, RowChunks},
+    settings::HttpStatusMode,
+};
 
 /// The envelope code sent, kept on the response so the request log can report it.
 #[derive(Debug, Clone, Copy)]
@@ -81,7 +68,7 @@ pub fn render_error(err: &ApiError, mode: HttpStatusMode) -> Response {
         ApiError::RoleForbids => envelope(status, code, &[("", MSG_ROLE)], None),
         ApiError::PlanForbids => envelope(status, code, &[("", MSG_PLAN)], None),
         ApiError::NotFound => envelope(status, code, &[("", "The requested object does not exist.")], None),
-        ApiError::Overloaded | ApiError::Unavailable(_) => {
+        ApiError::Overloaded | ApiError::Unavailable(_) | ApiError::TimedOut(_) => {
             envelope(status, code, &[("", "The service is temporarily unavailable. Please try again.")], None)
         }
         ApiError::Internal(cause) => {
@@ -97,6 +84,9 @@ pub fn render_error(err: &ApiError, mode: HttpStatusMode) -> Response {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*secs));
         }
         ApiError::Unavailable(cause) => tracing::warn!(%cause, "database unavailable"),
+        ApiError::TimedOut(secs) => {
+            tracing::warn!(timeout_secs = secs, "call timed out; its transaction was rolled back")
+        }
         _ => {}
     }
     response
@@ -105,7 +95,7 @@ pub fn render_error(err: &ApiError, mode: HttpStatusMode) -> Response {
 /// The envelope around a streamed array: the head, the rows as they come, the
 /// tail. An error from the rows ends the body, and with it the connection, so
 /// the client sees truncated JSON rather than a complete-looking answer.
-fn streamed_rows(chunks: crate::store::numbers::RowChunks) -> Response {
+fn streamed_rows(chunks: RowChunks) -> Response {
     use futures_util::StreamExt;
     const HEAD: &str = r#"{"responses":[{"code":"200","key":"","message":"OK"}],"data":["#;
     let rows =
@@ -126,7 +116,7 @@ fn stored(status: u16, body: bytes::Bytes) -> Response {
         .and_then(|v| v["responses"][0]["code"].as_str().and_then(|c| c.parse().ok()))
         .unwrap_or(200);
     let mut response = Response::new(Body::from(body));
-    *response.status_mut() = crate::http::idempotency::status(status);
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response.extensions_mut().insert(EnvelopeCode(code));
     response
@@ -148,7 +138,7 @@ fn envelope(status: StatusCode, code: u16, entries: &[(&str, &str)], data: Optio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::error::FieldError;
+    use crate::base::FieldError;
     use http_body_util::BodyExt;
 
     async fn body(response: Response) -> String {

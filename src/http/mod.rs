@@ -1,7 +1,6 @@
-//! The Enswitch wire format and nothing else: parameters in, envelopes out.
+//! The Enswitch wire format and nothing else: parameters and credentials in,
+//! envelopes out.
 
-pub mod dispatch;
 pub mod envelope;
-pub mod error;
-pub mod idempotency;
 pub mod params;
+pub mod request;

@@ -9,36 +9,7 @@ use bytes::Bytes;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::http::error::FieldError;
-
-/// The parameters of one request, each key once, in the order first given.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Params {
-    entries: Vec<(String, String)>,
-}
-
-impl Params {
-    /// The value given for `key`, if the key was present (possibly empty).
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
-    }
-
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.entries.iter().map(|(k, _)| k.as_str())
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
-    }
-
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
-        let mut builder = ParamsBuilder::default();
-        for (k, v) in pairs {
-            builder.push(k.into(), Some(v.into()));
-        }
-        builder.finish().expect("pairs without duplicates")
-    }
-}
+use crate::base::{FieldError, Params};
 
 /// How a POST body is encoded, from its `Content-Type`.
 #[derive(Debug, PartialEq, Eq)]
@@ -185,7 +156,7 @@ impl ParamsBuilder {
     }
 
     pub fn finish(self) -> Result<Params, Vec<FieldError>> {
-        if self.errors.is_empty() { Ok(Params { entries: self.entries }) } else { Err(self.errors) }
+        if self.errors.is_empty() { Ok(Params::from_entries(self.entries)) } else { Err(self.errors) }
     }
 }
 

@@ -1,11 +1,11 @@
 //! The audit trail: one row per call that acted.
 
-use serde::Serialize;
+use serde_json::{Map, Value};
 
-use super::{Db, ListWindow, StoreError, now_epoch};
+use super::{Db, ListWindow, StoreError, Tx};
 use crate::on_read;
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AuditRow {
     pub id: i64,
     pub person: i64,
@@ -13,37 +13,50 @@ pub struct AuditRow {
     pub customer: i64,
     pub client: String,
     pub call: String,
+    /// A JSON object of the identifying parameters.
     pub object: String,
     pub created: i64,
 }
 
-pub struct NewAudit<'a> {
+/// The row of a call that acted, written in the call's own transaction.
+#[derive(Debug, Clone)]
+pub struct NewAudit {
     pub person: i64,
-    pub username: &'a str,
+    pub username: String,
     pub customer: i64,
-    pub client: &'a str,
-    pub call: &'a str,
-    pub object: &'a str,
+    pub client: String,
+    pub call: &'static str,
+    /// The identifying parameters (and what the call made: an id, a count).
+    pub object: Map<String, Value>,
 }
 
-pub async fn record(db: &Db, entry: &NewAudit<'_>) -> Result<(), StoreError> {
-    let mut tx = db.begin().await?;
-    crate::on_tx!(&mut tx, |conn| {
-        sqlx::query(
-        "INSERT INTO audit (person, username, customer, client, call, object, created) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-    )
-    .bind(entry.person)
-    .bind(entry.username)
-    .bind(entry.customer)
-    .bind(entry.client)
-    .bind(entry.call)
-    .bind(entry.object)
-    .bind(now_epoch())
-    .execute(conn)
-    .await
-    .map(|_| ())
-    })?;
-    tx.commit().await
+pub const INSERT: &str =
+    "INSERT INTO audit (person, username, customer, client, call, object, created) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+/// The same, on a bare connection already inside a transaction (bulk loads
+/// manage their own).
+macro_rules! record_on {
+    ($conn:expr, $entry:expr) => {{
+        let object = serde_json::Value::Object($entry.object.clone()).to_string();
+        sqlx::query($crate::store::audit::INSERT)
+            .bind($entry.person)
+            .bind(&$entry.username)
+            .bind($entry.customer)
+            .bind(&$entry.client)
+            .bind($entry.call)
+            .bind(object)
+            .bind($crate::store::now_epoch())
+            .execute($conn)
+            .await
+            .map(|_| ())
+            .map_err($crate::store::StoreError::from)
+    }};
+}
+pub(crate) use record_on;
+
+/// Writes the row inside `tx`: it commits or rolls back with the change.
+pub async fn record(tx: &mut Tx, entry: &NewAudit) -> Result<(), StoreError> {
+    crate::on_tx!(tx, |conn| record_on!(conn, entry))
 }
 
 /// Filters of audit/list; `None` means any.

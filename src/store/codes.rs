@@ -5,10 +5,10 @@ use std::sync::LazyLock;
 use serde::Serialize;
 
 use super::{Db, ListWindow, StoreError, Tx, is_unique_violation};
-use crate::{on_read, on_tx};
+use crate::{domain::CodeSort, on_read, on_tx};
 
 /// A feature code as stored and as answered (`codes/get`, `codes/list` rows).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct CodeRecord {
     pub customer: i64,
     pub code: String,
@@ -113,30 +113,11 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
     format!("UPDATE codes SET {} WHERE customer = $1 AND code = $2", sets.join(", "))
 });
 
-/// The orders codes/list offers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sort {
-    Code,
-    Dtype,
-    Dnumber,
-}
-
-impl Sort {
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "code" => Some(Self::Code),
-            "dtype" => Some(Self::Dtype),
-            "dnumber" => Some(Self::Dnumber),
-            _ => None,
-        }
-    }
-
-    fn column(self) -> &'static str {
-        match self {
-            Self::Code => "code",
-            Self::Dtype => "dtype",
-            Self::Dnumber => "dnumber",
-        }
+fn sort_column(sort: CodeSort) -> &'static str {
+    match sort {
+        CodeSort::Code => "code",
+        CodeSort::Dtype => "dtype",
+        CodeSort::Dnumber => "dnumber",
     }
 }
 
@@ -149,13 +130,13 @@ pub async fn get(db: &Db, customer: i64, code: &str) -> Result<Option<CodeRecord
 }
 
 /// A customer's own codes plus those the system owner shares, in `sort` order (bytewise).
-pub async fn list(db: &Db, customer: i64, sort: Sort, window: &ListWindow) -> Result<Vec<CodeRecord>, StoreError> {
+pub async fn list(db: &Db, customer: i64, sort: CodeSort, window: &ListWindow) -> Result<Vec<CodeRecord>, StoreError> {
     let order = window.order();
     let sql = format!(
         "SELECT {} FROM codes WHERE customer = $1 OR (customer = $2 AND shared = 1) \
          ORDER BY {} {order}, code {order}, customer {order} LIMIT $3 OFFSET $4",
         *COLUMNS,
-        sort.column()
+        sort_column(sort)
     );
     Ok(on_read!(db, |pool| sqlx::query_as(&sql)
         .bind(customer)

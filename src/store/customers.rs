@@ -3,7 +3,7 @@
 use super::{Db, ListWindow, StoreError, Tx, now_epoch};
 use crate::{on_read, on_tx};
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 pub struct CustomerRow {
     pub id: i64,
     pub parent: i64,

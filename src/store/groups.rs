@@ -27,7 +27,7 @@ pub struct GroupRow {
 
 impl GroupKind {
     fn shared_column(&self) -> &'static str {
-        if self.shareable { "shared" } else { "0 AS shared" }
+        if self.shareable { "shared" } else { "CAST(0 AS BIGINT) AS shared" }
     }
 
     /// Rows of `$1`, plus the shared ones where the kind can be shared.

@@ -1,4 +1,5 @@
-//! Stored first answers for `Idempotency-Key`.
+//! Stored first answers for `Idempotency-Key`, and the leases of the calls
+//! still running under a key.
 
 use super::{Db, StoreError, is_unique_violation, now_epoch};
 use crate::on_read;
@@ -14,9 +15,18 @@ pub struct Stored {
     pub body: String,
 }
 
-/// Claims `key` for a first call. Returns false when the key is taken (and
-/// not expired): the caller then reads what is stored.
-pub async fn claim(db: &Db, person: i64, key: &str, fingerprint: &str) -> Result<bool, StoreError> {
+/// Who holds a running claim, and until when.
+#[derive(Debug, Clone, Copy)]
+pub struct Lease<'a> {
+    /// The server process (a random id drawn at start).
+    pub owner: &'a str,
+    pub secs: i64,
+}
+
+/// Claims `key` for a first call, or takes over a running claim whose lease
+/// has run out (its owner died or hung). Returns false when the key is taken:
+/// the caller then reads what is stored.
+pub async fn claim(db: &Db, person: i64, key: &str, fingerprint: &str, lease: Lease<'_>) -> Result<bool, StoreError> {
     let now = now_epoch();
     let mut tx = db.begin().await?;
     crate::on_tx!(&mut tx, |conn| sqlx::query(
@@ -30,24 +40,68 @@ pub async fn claim(db: &Db, person: i64, key: &str, fingerprint: &str) -> Result
     .map(|_| ()))?;
     let inserted = crate::on_tx!(&mut tx, |conn| {
         sqlx::query(
-        "INSERT INTO idempotency_keys (person, key, fingerprint, http_status, body, created) VALUES ($1, $2, $3, 0, '', $4)"
-    )
-    .bind(person)
-    .bind(key)
-    .bind(fingerprint)
-    .bind(now)
-    .execute(conn)
-    .await
-    .map(|_| ())
+            "INSERT INTO idempotency_keys (person, key, fingerprint, http_status, body, created, owner, lease_until) \
+             VALUES ($1, $2, $3, 0, '', $4, $5, $6)",
+        )
+        .bind(person)
+        .bind(key)
+        .bind(fingerprint)
+        .bind(now)
+        .bind(lease.owner)
+        .bind(now + lease.secs)
+        .execute(conn)
+        .await
+        .map(|_| ())
     });
     match inserted {
         Ok(()) => {
             tx.commit().await?;
             Ok(true)
         }
-        Err(err) if is_unique_violation(&err, "idempotency_keys_pkey") => Ok(false),
+        Err(err) if is_unique_violation(&err, "idempotency_keys_pkey") => {
+            tx.rollback().await?;
+            take_over(db, person, key, fingerprint, lease).await
+        }
         Err(err) => Err(err.into()),
     }
+}
+
+/// Takes a running claim with the same parameters whose lease has expired.
+/// One statement decides, so two retries racing for it cannot both win.
+async fn take_over(db: &Db, person: i64, key: &str, fingerprint: &str, lease: Lease<'_>) -> Result<bool, StoreError> {
+    let now = now_epoch();
+    let mut tx = db.begin().await?;
+    let taken = crate::on_tx!(&mut tx, |conn| sqlx::query(
+        "UPDATE idempotency_keys SET owner = $4, lease_until = $5 \
+         WHERE person = $1 AND key = $2 AND fingerprint = $3 AND http_status = 0 AND lease_until < $6"
+    )
+    .bind(person)
+    .bind(key)
+    .bind(fingerprint)
+    .bind(lease.owner)
+    .bind(now + lease.secs)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(|done| done.rows_affected() == 1))?;
+    tx.commit().await?;
+    Ok(taken)
+}
+
+/// Extends the lease of a claim this process holds.
+pub async fn renew(db: &Db, person: i64, key: &str, lease: Lease<'_>) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
+    crate::on_tx!(&mut tx, |conn| sqlx::query(
+        "UPDATE idempotency_keys SET lease_until = $4 WHERE person = $1 AND key = $2 AND owner = $3 AND http_status = 0"
+    )
+    .bind(person)
+    .bind(key)
+    .bind(lease.owner)
+    .bind(now_epoch() + lease.secs)
+    .execute(conn)
+    .await
+    .map(|_| ()))?;
+    tx.commit().await
 }
 
 pub async fn read(db: &Db, person: i64, key: &str) -> Result<Option<Stored>, StoreError> {

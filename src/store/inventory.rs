@@ -2,7 +2,6 @@
 //! numbers refer to. One implementation serves the three; each has one column
 //! of its own besides name and description (or none).
 
-use serde_json::{Map, Value};
 use sqlx::Row;
 
 use super::{Db, ListWindow, StoreError, Tx, now_epoch};
@@ -24,6 +23,7 @@ pub struct InventoryKind {
     pub extra: Extra,
 }
 
+// The extra columns' names are those of [`InventoryRow`]'s optional fields.
 pub const CLASSES: InventoryKind = InventoryKind { table: "classes", extra: Extra::Integer("rank") };
 pub const INGROUPS: InventoryKind = InventoryKind { table: "ingroups", extra: Extra::Text("code") };
 pub const REGIONS: InventoryKind = InventoryKind { table: "regions", extra: Extra::None };
@@ -73,8 +73,21 @@ pub async fn count(db: &Db, kind: &InventoryKind) -> Result<i64, StoreError> {
     Ok(on_read!(db, |pool| sqlx::query_scalar(&sql).fetch_one(pool).await)?)
 }
 
-/// Rows as JSON objects: `id`, `name`, `description`, the kind's column, `created`.
-pub async fn list(db: &Db, kind: &InventoryKind, window: &ListWindow) -> Result<Vec<Value>, StoreError> {
+/// One row as stored and answered: `id`, `name`, `description`, the kind's own
+/// column (if it has one), `created`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InventoryRow {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rank: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    pub created: i64,
+}
+
+pub async fn list(db: &Db, kind: &InventoryKind, window: &ListWindow) -> Result<Vec<InventoryRow>, StoreError> {
     let column = match kind.extra {
         Extra::None => "NULL AS extra".to_string(),
         Extra::Integer(c) | Extra::Text(c) => format!("{c} AS extra"),
@@ -89,21 +102,19 @@ pub async fn list(db: &Db, kind: &InventoryKind, window: &ListWindow) -> Result<
         let rows = sqlx::query(&sql).bind(window.limit_or_all()).bind(window.offset).fetch_all(pool).await?;
         rows.iter()
             .map(|row| {
-                let mut object = Map::new();
-                object.insert("id".into(), row.try_get::<i64, _>("id")?.into());
-                object.insert("name".into(), row.try_get::<String, _>("name")?.into());
-                object.insert("description".into(), row.try_get::<String, _>("description")?.into());
-                match extra {
-                    Extra::None => {}
-                    Extra::Integer(c) => {
-                        object.insert(c.into(), row.try_get::<i64, _>("extra")?.into());
-                    }
-                    Extra::Text(c) => {
-                        object.insert(c.into(), row.try_get::<String, _>("extra")?.into());
-                    }
-                }
-                object.insert("created".into(), row.try_get::<i64, _>("created")?.into());
-                Ok::<_, sqlx::Error>(Value::Object(object))
+                let (rank, code) = match extra {
+                    Extra::None => (None, None),
+                    Extra::Integer(_) => (Some(row.try_get::<i64, _>("extra")?), None),
+                    Extra::Text(_) => (None, Some(row.try_get::<String, _>("extra")?)),
+                };
+                Ok::<_, sqlx::Error>(InventoryRow {
+                    id: row.try_get("id")?,
+                    name: row.try_get("name")?,
+                    description: row.try_get("description")?,
+                    rank,
+                    code,
+                    created: row.try_get("created")?,
+                })
             })
             .collect::<Result<Vec<_>, _>>()
     })?;

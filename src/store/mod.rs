@@ -30,7 +30,7 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
-use crate::settings::Settings;
+use crate::{base::ApiError, settings::Settings};
 
 /// How long a pooled PostgreSQL connection may sit unused before it is
 /// checked with a ping on its next use.
@@ -99,6 +99,9 @@ pub enum StoreError {
     Other(sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Something the server itself should have made impossible: a 500, never a panic.
+    #[error("{0}")]
+    Invariant(&'static str),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -266,5 +269,14 @@ impl Tx {
             Self::Postgres(tx) => tx.rollback().await?,
         }
         Ok(())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(e) => Self::Unavailable(e.to_string()),
+            other => Self::Internal(other.to_string()),
+        }
     }
 }

@@ -9,9 +9,13 @@ use serde::Serialize;
 use sqlx::{PgConnection, Postgres, pool::PoolConnection};
 use tokio::sync::mpsc;
 
+use super::audit::{NewAudit, record_on};
 use super::{Db, ListWindow, StoreError, Tx, is_unique_violation, now_epoch};
 use crate::{
-    domain::numbers::{AliasSequence, NumberRange},
+    domain::{
+        NumberKind,
+        numbers::{AliasSequence, NumberRange},
+    },
     on_read, on_tx,
 };
 
@@ -46,12 +50,23 @@ pub struct NewNumbers {
     pub ingroup: i64,
     pub customer: i64,
     pub region: i64,
-    pub stype: String,
+    pub stype: NumberKind,
     /// `existing=skip`: leave existing numbers alone instead of refusing.
     pub skip_existing: bool,
     /// `charge_customer=1`: record one charge entry.
     pub charge: bool,
     pub person: i64,
+    /// The call's audit row, completed with the count and batch and written
+    /// in the same transaction as the numbers.
+    pub audit: NewAudit,
+}
+
+/// The audit row of an add that went through.
+fn audit_of(new: &NewNumbers, count: u64, batch: i64) -> NewAudit {
+    let mut audit = new.audit.clone();
+    audit.object.insert("count".into(), count.into());
+    audit.object.insert("batch".into(), batch.into());
+    audit
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -165,7 +180,7 @@ async fn add_postgres(mut session: Exclusive, new: &NewNumbers) -> Result<Added,
     };
     let mut copy = conn.copy_in_raw(&format!("COPY {target} ({COLUMNS}) FROM STDIN")).await?;
     let constants = format!("\t{}\t{}\t{}\t{}\t", new.class, new.ingroup, new.customer, new.region);
-    let tail = format!("\t{}\t{batch}\t{}\n", new.stype, now_epoch());
+    let tail = format!("\t{}\t{batch}\t{}\n", new.stype.as_str(), now_epoch());
     let mut chunk = Vec::with_capacity(COPY_CHUNK_BYTES + 256);
     for k in 0..new.range.count() {
         chunk.extend_from_slice(new.range.number(k).as_bytes());
@@ -196,6 +211,8 @@ async fn add_postgres(mut session: Exclusive, new: &NewNumbers) -> Result<Added,
     if new.charge {
         record_charge_pg(conn, new, added, batch).await?;
     }
+    let audit = audit_of(new, added, batch);
+    record_on!(&mut *conn, audit)?;
     sqlx::query("COMMIT").execute(&mut *conn).await?;
     session.release();
     Ok(Added::Count { count: added, batch })
@@ -261,7 +278,7 @@ async fn add_sqlite(db: &Db, new: &NewNumbers) -> Result<Added, StoreError> {
             .bind(new.ingroup)
             .bind(new.customer)
             .bind(new.region)
-            .bind(&new.stype)
+            .bind(new.stype.as_str())
             .bind(batch)
             .bind(now);
         for i in k..k + rows {
@@ -280,6 +297,8 @@ async fn add_sqlite(db: &Db, new: &NewNumbers) -> Result<Added, StoreError> {
             .execute(&mut *conn)
             .await?;
     }
+    let audit = audit_of(new, added, batch);
+    record_on!(&mut *conn, audit)?;
     tx.commit().await?;
     Ok(Added::Count { count: added, batch })
 }
@@ -432,7 +451,7 @@ pub async fn count(db: &Db, filter: &NumberFilter) -> Result<i64, StoreError> {
 }
 
 /// The rows of a list as JSON text, comma-separated, in chunks.
-pub type RowChunks = mpsc::Receiver<Result<Bytes, std::io::Error>>;
+pub use crate::base::RowChunks;
 
 /// JSON text sent to the client at a time.
 const STREAM_CHUNK_BYTES: usize = 64 * 1024;

@@ -3,7 +3,7 @@
 use super::{Db, ListWindow, StoreError, Tx, is_unique_violation, now_epoch};
 use crate::{on_read, on_tx};
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 pub struct PersonRow {
     pub id: i64,
     pub customer: i64,

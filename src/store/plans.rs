@@ -40,7 +40,7 @@ pub async fn features(db: &Db, plan: i64) -> Result<Vec<FeatureLimit>, StoreErro
     Ok(rows.into_iter().map(|(feature, included, maximum)| FeatureLimit { feature, included, maximum }).collect())
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 pub struct PlanRow {
     pub id: i64,
     pub name: String,

@@ -1,7 +1,6 @@
 //! The one error type every call returns. Each variant is an envelope code; the
-//! internal causes of 500s are logged here and never reach the client.
-
-use crate::store::StoreError;
+//! internal causes of 500s are logged where the envelope is rendered and never
+//! reach the client.
 
 /// One bad parameter: the `key` and `message` of a 400 envelope entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +14,9 @@ impl FieldError {
         Self { key: key.to_string(), message: message.to_string() }
     }
 }
+
+/// What is wrong with one parameter's value, said to the client as it is.
+pub type Message = std::borrow::Cow<'static, str>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -39,6 +41,9 @@ pub enum ApiError {
     Overloaded,
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The call ran past `call_timeout_secs` and was stopped (its transaction rolled back).
+    #[error("call timed out after {0} s")]
+    TimedOut(u64),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -67,7 +72,7 @@ impl ApiError {
             Self::Unauthorized { .. } => 401,
             Self::RoleForbids => 402,
             Self::PlanForbids => 403,
-            Self::Overloaded | Self::Unavailable(_) => 503,
+            Self::Overloaded | Self::Unavailable(_) | Self::TimedOut(_) => 503,
             Self::Internal(_) => 500,
         }
     }
@@ -81,16 +86,8 @@ impl ApiError {
                 | Self::PayloadTooLarge
                 | Self::Overloaded
                 | Self::Unavailable(_)
+                | Self::TimedOut(_)
                 | Self::Internal(_)
         )
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::Unavailable(e) => Self::Unavailable(e.to_string()),
-            other => Self::Internal(other.to_string()),
-        }
     }
 }

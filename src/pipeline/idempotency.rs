@@ -4,21 +4,22 @@
 //! answer); the same key with other parameters is a 400. Keys belong to the
 //! person who sent them and live in the database, so every process honours
 //! them. Calls that write nothing (reads, `validation=1`) ignore the header.
+//!
+//! A running claim holds a lease that its process renews while the call runs;
+//! a retry that finds the lease run out (the process died, or the call was
+//! lost) takes the claim over and acts, rather than waiting out the call
+//! timeout for an answer that will never come.
 
 use std::time::Duration;
 
-use axum::{
-    body::Body,
-    http::{HeaderMap, StatusCode},
-    response::Response,
-};
+use axum::{body::Body, http::HeaderMap, response::Response};
 use http_body_util::BodyExt;
 use sha2::{Digest, Sha256};
 
 use crate::{
-    app::AppState,
-    http::{envelope::Reply, error::ApiError, params::Params},
-    store,
+    base::{ApiError, Params, Reply},
+    state::AppState,
+    store::{self, idempotency::Lease},
 };
 
 pub const HEADER: &str = "Idempotency-Key";
@@ -55,9 +56,13 @@ fn fingerprint(call: &str, params: &Params) -> String {
     hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+fn lease(state: &AppState) -> Lease<'_> {
+    Lease { owner: &state.instance, secs: state.settings.limits.idempotency_lease_secs as i64 }
+}
+
 /// What to do with a keyed call.
 pub enum Decision {
-    /// First time: act, then store the answer with the ticket.
+    /// First time (or a claim taken over): act, then store the answer with the ticket.
     Act(Ticket),
     /// A retry: answer what the first call answered.
     Replay(Reply),
@@ -71,9 +76,10 @@ pub async fn decide(
     params: &Params,
 ) -> Result<Decision, ApiError> {
     let fingerprint = fingerprint(call, params);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(state.settings.limits.call_timeout_secs);
+    let timeout = state.settings.limits.call_timeout_secs;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
     loop {
-        if store::idempotency::claim(&state.db, person, &key, &fingerprint).await? {
+        if store::idempotency::claim(&state.db, person, &key, &fingerprint, lease(state)).await? {
             return Ok(Decision::Act(Ticket { person, key }));
         }
         if let Some(stored) = store::idempotency::read(&state.db, person, &key).await? {
@@ -87,11 +93,22 @@ pub async fn decide(
                 }));
             }
         }
-        // The first call is still running (or its key just expired): wait.
+        // The first call is still running under a live lease: wait.
         if tokio::time::Instant::now() >= deadline {
-            return Err(ApiError::Unavailable("the first call with this Idempotency-Key did not finish".into()));
+            return Err(ApiError::TimedOut(timeout));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Renews the ticket's lease until the future is dropped (when the call ends).
+pub async fn keep_alive(state: &AppState, ticket: &Ticket) -> std::convert::Infallible {
+    let every = Duration::from_millis((state.settings.limits.idempotency_lease_secs * 1000 / 3).max(100));
+    loop {
+        tokio::time::sleep(every).await;
+        if let Err(err) = store::idempotency::renew(&state.db, ticket.person, &ticket.key, lease(state)).await {
+            tracing::warn!(%err, "could not renew the lease of an Idempotency-Key");
+        }
     }
 }
 
@@ -118,9 +135,4 @@ pub async fn finish(state: &AppState, ticket: Ticket, response: Response) -> Res
         let _ = store::idempotency::release(&state.db, ticket.person, &ticket.key).await;
     }
     Response::from_parts(parts, Body::from(bytes))
-}
-
-/// The status a stored answer is replayed with.
-pub fn status(code: u16) -> StatusCode {
-    StatusCode::from_u16(code).unwrap_or(StatusCode::OK)
 }

@@ -1,0 +1,39 @@
+//! The parameters of one request, as the wire parser delivered them.
+
+/// The parameters of one request, each key once, in the order first given.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Params {
+    entries: Vec<(String, String)>,
+}
+
+impl Params {
+    /// The value given for `key`, if the key was present (possibly empty).
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(k, _)| k.as_str())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Parameters already checked to hold each key once (the wire parser makes sure).
+    pub fn from_entries(entries: Vec<(String, String)>) -> Self {
+        Self { entries }
+    }
+
+    /// Parameters from literal pairs (for tests); a later duplicate is dropped.
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+        let mut entries: Vec<(String, String)> = Vec::new();
+        for (k, v) in pairs {
+            let k = k.into();
+            if !entries.iter().any(|(seen, _)| *seen == k) {
+                entries.push((k, v.into()));
+            }
+        }
+        Self { entries }
+    }
+}

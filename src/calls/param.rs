@@ -1,0 +1,273 @@
+//! A call's parameters, each declared once: its name, kind, documentation,
+//! what its absence means (required, a default value, or a default the call
+//! decides) and the parser that turns its text into a typed value. The reader,
+//! strict mode, the order of 400 entries, the audit trail and the published
+//! description (`/api/openapi.json`, `/api/docs`) all read these constants, so
+//! what is documented is what runs.
+
+use serde_json::Value;
+
+use crate::base::Message;
+
+pub const MSG_REQUIRED: &str = "This parameter is required.";
+
+/// The wire type of a parameter, as documented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    Integer,
+    /// `0` or `1`.
+    Flag,
+}
+
+/// What a parameter means when it is not given. For integers and flags an
+/// empty value counts as not given (Enswitch's convention); for text an empty
+/// value is a value, handed to the parser.
+pub enum Absent<T: 'static> {
+    /// A 400 "This parameter is required." when absent; text also when empty.
+    Required,
+    /// A 400 when absent; an empty text is handed to the parser (a destination
+    /// number may be empty).
+    RequiredMayBeEmpty,
+    /// This value.
+    Value(T),
+    /// The call decides; the text says how ("Customer of authentication
+    /// user.", "Unchanged."), or is empty for "no filter".
+    Decided(&'static str),
+}
+
+/// One parameter: the single source of everything said and done about it.
+pub struct Param<T: 'static> {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub doc: &'static str,
+    pub absent: Absent<T>,
+    pub parse: fn(&str) -> Result<T, Message>,
+}
+
+impl<T> Param<T> {
+    pub const fn required(
+        name: &'static str,
+        kind: Kind,
+        doc: &'static str,
+        parse: fn(&str) -> Result<T, Message>,
+    ) -> Self {
+        Self { name, kind, doc, absent: Absent::Required, parse }
+    }
+
+    pub const fn with_default(
+        name: &'static str,
+        kind: Kind,
+        default: T,
+        doc: &'static str,
+        parse: fn(&str) -> Result<T, Message>,
+    ) -> Self {
+        Self { name, kind, doc, absent: Absent::Value(default), parse }
+    }
+
+    pub const fn decided(
+        name: &'static str,
+        kind: Kind,
+        decided: &'static str,
+        doc: &'static str,
+        parse: fn(&str) -> Result<T, Message>,
+    ) -> Self {
+        Self { name, kind, doc, absent: Absent::Decided(decided), parse }
+    }
+}
+
+/// A default as the published description shows it.
+pub trait Documented {
+    fn documented(&self) -> Value;
+}
+
+impl Documented for i64 {
+    fn documented(&self) -> Value {
+        Value::from(*self)
+    }
+}
+
+impl Documented for bool {
+    fn documented(&self) -> Value {
+        Value::from(i64::from(*self))
+    }
+}
+
+impl Documented for String {
+    fn documented(&self) -> Value {
+        Value::from(self.as_str())
+    }
+}
+
+/// What the description, strict mode and error ordering need of a parameter,
+/// whatever its type.
+pub trait ParamInfo: Sync {
+    fn name(&self) -> &'static str;
+    fn kind(&self) -> Kind;
+    fn doc(&self) -> &'static str;
+    fn required(&self) -> bool;
+    /// The default when it is a value.
+    fn default_value(&self) -> Option<Value>;
+    /// The default when the call decides it, in words (may be empty).
+    fn default_words(&self) -> Option<&'static str>;
+}
+
+impl<T: Documented + Sync> ParamInfo for Param<T> {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn kind(&self) -> Kind {
+        self.kind
+    }
+    fn doc(&self) -> &'static str {
+        self.doc
+    }
+    fn required(&self) -> bool {
+        matches!(self.absent, Absent::Required | Absent::RequiredMayBeEmpty)
+    }
+    fn default_value(&self) -> Option<Value> {
+        match &self.absent {
+            Absent::Value(value) => Some(value.documented()),
+            _ => None,
+        }
+    }
+    fn default_words(&self) -> Option<&'static str> {
+        match self.absent {
+            Absent::Decided(words) => Some(words),
+            _ => None,
+        }
+    }
+}
+
+/// The parsers parameters share. Each answers the message a client sees.
+pub mod parse {
+    use crate::base::Message;
+
+    /// Optional `-`, then ASCII digits, fitting in 64 bits.
+    pub fn parse_integer(value: &str) -> Option<i64> {
+        let digits = value.strip_prefix('-').unwrap_or(value);
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        value.parse().ok()
+    }
+
+    pub fn integer(value: &str) -> Result<i64, Message> {
+        parse_integer(value).ok_or(Message::Borrowed("This parameter must be a whole number."))
+    }
+
+    pub fn non_negative(value: &str) -> Result<i64, Message> {
+        match integer(value)? {
+            n if n < 0 => Err("This parameter must not be negative.".into()),
+            n => Ok(n),
+        }
+    }
+
+    pub fn flag(value: &str) -> Result<bool, Message> {
+        match value {
+            "0" => Ok(false),
+            "1" => Ok(true),
+            _ => Err("This parameter must be 0 or 1.".into()),
+        }
+    }
+
+    pub fn text(value: &str) -> Result<String, Message> {
+        Ok(value.to_string())
+    }
+
+    /// Text of at most `MAX` characters.
+    pub fn bounded<const MAX: usize>(value: &str) -> Result<String, Message> {
+        if value.chars().count() > MAX {
+            return Err(format!("This parameter must be at most {MAX} characters.").into());
+        }
+        Ok(value.to_string())
+    }
+
+    /// Empty, or an e-mail address of at most 255 characters.
+    pub fn email(value: &str) -> Result<String, Message> {
+        let value = bounded::<255>(value)?;
+        if !value.is_empty() && !crate::domain::is_email(&value) {
+            return Err("This parameter must be an e-mail address.".into());
+        }
+        Ok(value)
+    }
+
+    /// A domain parser's fixed message, as a client message.
+    pub fn with<T>(parsed: Result<T, &'static str>) -> Result<T, Message> {
+        parsed.map_err(Message::Borrowed)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn integers() {
+            assert_eq!(parse_integer("42"), Some(42));
+            assert_eq!(parse_integer("-1"), Some(-1));
+            assert_eq!(parse_integer("007"), Some(7));
+            for bad in ["+1", "", "-", "1.0", " 1", "1e2", "9223372036854775808", "０"] {
+                assert_eq!(parse_integer(bad), None, "{bad}");
+            }
+            assert_eq!(parse_integer("-9223372036854775808"), Some(i64::MIN));
+        }
+    }
+}
+
+/// Parameters several categories share, declared once.
+pub mod common {
+    use super::{Kind, Param, parse};
+
+    /// The customer a call acts in: the caller's own unless given, and always one the caller sees.
+    pub const CUSTOMER: Param<i64> = Param::decided(
+        "customer",
+        Kind::Integer,
+        "Customer of authentication user.",
+        "ID of the customer to act in.",
+        parse::integer,
+    );
+
+    pub const NAME: Param<String> =
+        Param::required("name", Kind::Text, "Name, at most 255 characters.", parse::bounded::<255>);
+
+    pub const DESCRIPTION: Param<String> = Param::with_default(
+        "description",
+        Kind::Text,
+        String::new(),
+        "Description, at most 255 characters.",
+        parse::bounded::<255>,
+    );
+
+    /// An object's ID, required.
+    pub const fn id(doc: &'static str) -> Param<i64> {
+        Param::required("id", Kind::Integer, doc, parse::integer)
+    }
+}
+
+/// Domain values are documented by their word.
+macro_rules! documented_as_str {
+    ($($ty:ty),*) => {
+        $(impl Documented for $ty {
+            fn documented(&self) -> Value {
+                Value::from(self.as_str())
+            }
+        })*
+    };
+}
+
+documented_as_str!(
+    crate::domain::SnameAction,
+    crate::domain::TextDtype,
+    crate::domain::CodeSort,
+    crate::domain::NumberKind,
+    crate::domain::Existing,
+    crate::domain::FeatureCode,
+    crate::domain::destination::DestinationType
+);
+
+/// An optional destination type: empty for none.
+impl Documented for Option<crate::domain::destination::DestinationType> {
+    fn documented(&self) -> Value {
+        Value::from(self.map_or("", |t| t.as_str()))
+    }
+}

@@ -1,0 +1,166 @@
+//! Reads a call's parameters into its typed request, collecting every problem
+//! instead of stopping at the first, then reports them in the order of the
+//! call's table. Reading may ask the database whether a referenced object
+//! exists and is seen by the caller: a 400 for a dangling reference belongs in
+//! the same answer as a 400 for a malformed value.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::{
+    auth::Caller,
+    base::{ApiError, FieldError, Message, Params},
+    calls::{
+        CallSpec,
+        param::{Absent, Kind, MSG_REQUIRED, Param},
+    },
+    store::{self, Db, StoreError},
+};
+
+/// Parameters any call accepts without declaring them.
+const CREDENTIAL_KEYS: [&str; 2] = ["auth_username", "auth_password"];
+
+/// A call's typed request, read from its parameters.
+pub trait Request: Sized + Send {
+    /// Reads every parameter, recording each problem on `r`. `None` only when
+    /// a problem was recorded (a `None` without one is answered as an
+    /// internal error, never a panic).
+    fn read(r: &mut Reader<'_>) -> impl Future<Output = Result<Option<Self>, StoreError>> + Send;
+}
+
+/// Calls that take no parameters of their own.
+impl Request for () {
+    async fn read(_: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
+        Ok(Some(()))
+    }
+}
+
+pub struct Reader<'a> {
+    params: &'a Params,
+    spec: &'static CallSpec,
+    pub db: &'a Db,
+    caller: Option<&'a Caller>,
+    errors: Vec<FieldError>,
+    /// Keys already at fault: only the first problem of a key is reported.
+    faulty: HashSet<String>,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(params: &'a Params, spec: &'static CallSpec, db: &'a Db, caller: Option<&'a Caller>) -> Self {
+        Self { params, spec, db, caller, errors: Vec::new(), faulty: HashSet::new() }
+    }
+
+    /// The authenticated caller; reading a call that needs one without one is
+    /// a fault of the server, never a panic.
+    pub fn caller(&self) -> Result<&'a Caller, StoreError> {
+        self.caller.ok_or_else(|| StoreError::Invariant("a call that needs a caller was read without one"))
+    }
+
+    /// Records a problem with `key`; only the first problem of a key is kept.
+    pub fn error(&mut self, key: &str, message: impl Into<Message>) {
+        if self.faulty.insert(key.to_string()) {
+            self.errors.push(FieldError::new(key, &message.into()));
+        }
+    }
+
+    /// Whether no problem has been recorded for `key` so far.
+    pub fn is_ok(&self, key: &str) -> bool {
+        !self.faulty.contains(key)
+    }
+
+    /// Whether the parameter was sent at all (possibly empty).
+    pub fn is_given<T>(&self, param: &Param<T>) -> bool {
+        self.is_given_name(param.name)
+    }
+
+    pub fn is_given_name(&self, name: &str) -> bool {
+        self.params.get(name).is_some()
+    }
+
+    /// The value sent for `param`, parsed; `None` when it was not sent or was
+    /// refused. An empty integer or flag means its default value (none for a
+    /// default the call decides).
+    pub fn given<T: Clone>(&mut self, param: &Param<T>) -> Option<T> {
+        let raw = self.params.get(param.name)?;
+        if raw.is_empty() && param.kind != Kind::Text {
+            return match &param.absent {
+                Absent::Value(value) => Some(value.clone()),
+                _ => None,
+            };
+        }
+        match (param.parse)(raw) {
+            Ok(value) => Some(value),
+            Err(message) => {
+                self.error(param.name, message);
+                None
+            }
+        }
+    }
+
+    /// The value of `param`: as sent, else its default. `None` when a problem
+    /// was recorded, or when absence is [`Absent::Decided`] and nothing was sent.
+    pub fn get<T: Clone>(&mut self, param: &Param<T>) -> Option<T> {
+        let raw = self.params.get(param.name);
+        let missing = match (&param.absent, raw) {
+            (_, None) => true,
+            (Absent::Required, Some("")) => true,
+            (_, Some("")) => param.kind != Kind::Text,
+            _ => false,
+        };
+        if !missing {
+            return self.given(param);
+        }
+        match &param.absent {
+            Absent::Required | Absent::RequiredMayBeEmpty => {
+                self.error(param.name, MSG_REQUIRED);
+                None
+            }
+            Absent::Value(value) => Some(value.clone()),
+            Absent::Decided(_) => None,
+        }
+    }
+
+    /// A `customer` (or `parent`) parameter: the caller's own customer when
+    /// not sent, and a 400 unless the caller sees it. An unseen customer is
+    /// answered exactly like one that does not exist.
+    pub async fn seen_customer(&mut self, param: &Param<i64>) -> Result<i64, StoreError> {
+        let caller = self.caller()?;
+        let customer = self.given(param).unwrap_or(caller.customer);
+        self.check_seen(param.name, customer).await?;
+        Ok(customer)
+    }
+
+    /// Records a 400 for `key` unless customer `id` exists and is seen by the caller.
+    pub async fn check_seen(&mut self, key: &str, id: i64) -> Result<(), StoreError> {
+        let caller = self.caller()?;
+        // The caller's own customer is always seen: no need to ask the database.
+        if self.is_ok(key)
+            && id != caller.customer
+            && !store::customers::is_visible(self.db, caller.scope(), id).await?
+        {
+            self.error(key, "This customer does not exist.");
+        }
+        Ok(())
+    }
+
+    /// Ends reading: the request when every parameter passed, else one 400
+    /// entry per bad parameter in the order of the call's table (then unknown
+    /// keys, under `strict`, in the order given).
+    pub fn finish<R>(mut self, request: Option<R>, strict: bool) -> Result<R, ApiError> {
+        let table: HashMap<&str, usize> = self.spec.all_params().enumerate().map(|(i, p)| (p.name(), i)).collect();
+        if strict {
+            let unknown: Vec<&str> =
+                self.params.keys().filter(|key| !CREDENTIAL_KEYS.contains(key) && !table.contains_key(key)).collect();
+            for key in unknown {
+                self.error(key, "This parameter is not known to this function.");
+            }
+        }
+        if !self.errors.is_empty() {
+            // A stable sort keeps unknown keys in the order given.
+            self.errors.sort_by_key(|e| table.get(e.key.as_str()).copied().unwrap_or(usize::MAX));
+            return Err(ApiError::Invalid(self.errors));
+        }
+        request.ok_or_else(|| {
+            ApiError::internal(format_args!("{}: a request was incomplete without a 400", self.spec.name))
+        })
+    }
+}
