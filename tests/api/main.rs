@@ -8,6 +8,7 @@ mod codes;
 mod faults;
 mod numbers;
 mod operability;
+mod ownership;
 mod process;
 mod reliability;
 mod schema;

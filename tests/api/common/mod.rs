@@ -9,6 +9,9 @@
 
 #![allow(dead_code)]
 
+mod server;
+pub use server::{BIN, Server, count_rows};
+
 use std::{io::Write, net::SocketAddr, str::FromStr, sync::OnceLock, time::Duration};
 
 use serde_json::Value;
