@@ -3,7 +3,6 @@
 pub mod cache;
 pub mod clock;
 pub mod password;
-pub mod privilege;
 pub mod throttle;
 
 use std::{
@@ -16,12 +15,12 @@ use cache::CredentialCache;
 use clock::Clock;
 use throttle::Throttle;
 
+use crate::domain::privilege::{self, Privileges};
 use crate::{
     base::ApiError,
     store::{self, Db},
 };
 use password::Passwords;
-use privilege::Privileges;
 
 /// A username and password as sent, from parameters or HTTP Basic.
 pub struct Credentials {

@@ -5,8 +5,8 @@ use serde_json::Value;
 
 use super::{Access, CallResult, CallSpec, Ctx, Kind, Param, Reader, Request, handler, param::parse};
 use crate::{
-    auth::privilege::Privilege,
     base::{Count, Reply},
+    domain::privilege::Privilege,
     store::{
         self, ListWindow, StoreError,
         audit::{AuditFilter, AuditRow},

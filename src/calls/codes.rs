@@ -14,8 +14,8 @@ use super::{
     write::in_transaction,
 };
 use crate::{
-    auth::privilege::Privilege,
     base::{ApiError, Count, Reply},
+    domain::privilege::Privilege,
     domain::{
         CodeSort, FeatureCode, Routing, SnameAction, TextDtype,
         destination::{Destination, DestinationType, is_digits},

@@ -14,8 +14,8 @@ use super::{
     write::in_transaction,
 };
 use crate::{
-    auth::privilege::Privilege,
     base::{ApiError, Count, Created, Reply},
+    domain::privilege::Privilege,
     store::{
         self, StoreError,
         groups::{GroupKind, GroupRow, MUSIC, RECORD_GROUPS, TIME_GROUPS},

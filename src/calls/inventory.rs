@@ -10,9 +10,9 @@ use super::{
     write::in_transaction,
 };
 use crate::{
-    auth::privilege::Privilege,
     base::{Count, Created, Reply},
     domain::destination::is_digits,
+    domain::privilege::Privilege,
     store::{
         self, StoreError,
         inventory::{CLASSES, ExtraValue, INGROUPS, InventoryKind, REGIONS},

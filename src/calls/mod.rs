@@ -20,8 +20,9 @@ pub mod write;
 use std::{collections::HashMap, future::Future, net::IpAddr, pin::Pin, sync::Arc};
 
 use crate::{
-    auth::{Caller, password::Passwords, privilege::Privilege},
+    auth::{Caller, password::Passwords},
     base::{ApiError, Params, Reply},
+    domain::privilege::Privilege,
     metrics::Metrics,
     store::{Db, ListWindow},
 };

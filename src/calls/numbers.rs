@@ -8,8 +8,8 @@ use super::{
     write::{audit_entry, in_transaction},
 };
 use crate::{
-    auth::privilege::Privilege,
     base::{ApiError, Count, Reply},
+    domain::privilege::Privilege,
     domain::{
         Existing, NumberKind,
         destination::is_digits,

@@ -10,11 +10,9 @@ use super::{
     write::in_transaction,
 };
 use crate::{
-    auth::{
-        Caller, check_password, check_username,
-        privilege::{self, Privilege, Privileges},
-    },
+    auth::{Caller, check_password, check_username},
     base::{ApiError, Count, Created, Reply},
+    domain::privilege::{self, Privilege, Privileges},
     store::{
         self, StoreError,
         people::{CreateError, NewPerson},

@@ -8,8 +8,8 @@ use super::{
     write::in_transaction,
 };
 use crate::{
-    auth::privilege::Privilege,
     base::{ApiError, Count, Created, Reply},
+    domain::privilege::Privilege,
     store::{
         self, StoreError,
         plans::{Feature, FeatureLimit},

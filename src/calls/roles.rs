@@ -14,8 +14,8 @@ use super::{
     write::in_transaction,
 };
 use crate::{
-    auth::privilege::{self, Privilege},
     base::{Count, Created, Reply},
+    domain::privilege::{self, Privilege},
     store::{self, StoreError, roles::RoleRow},
 };
 

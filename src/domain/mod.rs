@@ -4,6 +4,7 @@
 
 pub mod destination;
 pub mod numbers;
+pub mod privilege;
 
 /// A closed set of words, each a variant: `as_str`, and `parse` that answers
 /// `$refusal` for anything else.

@@ -3,7 +3,6 @@
 use serde_json::{Map, Value};
 
 use super::{Db, ListWindow, StoreError, Tx};
-use crate::on_read;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AuditRow {
@@ -56,7 +55,7 @@ pub(crate) use record_on;
 
 /// Writes the row inside `tx`: it commits or rolls back with the change.
 pub async fn record(tx: &mut Tx, entry: &NewAudit) -> Result<(), StoreError> {
-    crate::on_tx!(tx, |conn| record_on!(conn, entry))
+    on_tx!(tx, |conn| record_on!(conn, entry))
 }
 
 /// Filters of audit/list; `None` means any.

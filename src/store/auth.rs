@@ -4,7 +4,7 @@
 use sqlx::Row;
 
 use super::{Db, StoreError};
-use crate::{auth::privilege::Privileges, on_read};
+use crate::domain::privilege::Privileges;
 
 /// A person as authentication sees them. The hash stays inside the server.
 #[derive(Debug, Clone)]
@@ -55,7 +55,7 @@ pub async fn find_login(db: &Db, username: &str) -> Result<Option<Login>, StoreE
 /// Replaces a person's password hash. Returns false when there is no such person.
 pub async fn set_password_hash(db: &Db, username: &str, hash: &str) -> Result<bool, StoreError> {
     let mut tx = db.begin().await?;
-    let done = crate::on_tx!(&mut tx, |conn| {
+    let done = on_tx!(&mut tx, |conn| {
         sqlx::query("UPDATE people SET password_hash = $1 WHERE username = $2")
             .bind(hash)
             .bind(username)

@@ -2,7 +2,7 @@
 //! plan 1, customer 1 and the system-owner person.
 
 use super::{Db, StoreError, Tx, now_epoch};
-use crate::{auth::privilege::Privilege, on_read, on_tx};
+use crate::domain::privilege::Privilege;
 
 const ROLES: [(i64, &str, &[Privilege]); 4] = [
     (

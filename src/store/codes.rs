@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 use serde::Serialize;
 
 use super::{Db, ListWindow, StoreError, Tx, is_unique_violation};
-use crate::{domain::CodeSort, on_read, on_tx};
+use crate::domain::CodeSort;
 
 /// A feature code as stored and as answered (`codes/get`, `codes/list` rows).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, sqlx::FromRow)]

@@ -1,7 +1,6 @@
 //! Customers: the tenant tree, and which part of it a person sees.
 
 use super::{Db, ListWindow, StoreError, Tx, now_epoch};
-use crate::{on_read, on_tx};
 
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 pub struct CustomerRow {

@@ -3,7 +3,6 @@
 //! music classes and time groups may also be shared with every customer.
 
 use super::{Db, ListWindow, StoreError, Tx, now_epoch};
-use crate::{on_read, on_tx};
 
 #[derive(Debug)]
 pub struct GroupKind {

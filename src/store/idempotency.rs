@@ -2,7 +2,6 @@
 //! still running under a key.
 
 use super::{Db, StoreError, is_unique_violation, now_epoch};
-use crate::on_read;
 
 /// How long a key is remembered.
 pub const KEEP_SECS: i64 = 24 * 60 * 60;
@@ -29,7 +28,7 @@ pub struct Lease<'a> {
 pub async fn claim(db: &Db, person: i64, key: &str, fingerprint: &str, lease: Lease<'_>) -> Result<bool, StoreError> {
     let now = now_epoch();
     let mut tx = db.begin().await?;
-    crate::on_tx!(&mut tx, |conn| sqlx::query(
+    on_tx!(&mut tx, |conn| sqlx::query(
         "DELETE FROM idempotency_keys WHERE person = $1 AND key = $2 AND created < $3"
     )
     .bind(person)
@@ -38,7 +37,7 @@ pub async fn claim(db: &Db, person: i64, key: &str, fingerprint: &str, lease: Le
     .execute(conn)
     .await
     .map(|_| ()))?;
-    let inserted = crate::on_tx!(&mut tx, |conn| {
+    let inserted = on_tx!(&mut tx, |conn| {
         sqlx::query(
             "INSERT INTO idempotency_keys (person, key, fingerprint, http_status, body, created, owner, lease_until) \
              VALUES ($1, $2, $3, 0, '', $4, $5, $6)",
@@ -71,7 +70,7 @@ pub async fn claim(db: &Db, person: i64, key: &str, fingerprint: &str, lease: Le
 async fn take_over(db: &Db, person: i64, key: &str, fingerprint: &str, lease: Lease<'_>) -> Result<bool, StoreError> {
     let now = now_epoch();
     let mut tx = db.begin().await?;
-    let taken = crate::on_tx!(&mut tx, |conn| sqlx::query(
+    let taken = on_tx!(&mut tx, |conn| sqlx::query(
         "UPDATE idempotency_keys SET owner = $4, lease_until = $5 \
          WHERE person = $1 AND key = $2 AND fingerprint = $3 AND http_status = 0 AND lease_until < $6"
     )
@@ -91,7 +90,7 @@ async fn take_over(db: &Db, person: i64, key: &str, fingerprint: &str, lease: Le
 /// Extends the lease of a claim this process holds.
 pub async fn renew(db: &Db, person: i64, key: &str, lease: Lease<'_>) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
-    crate::on_tx!(&mut tx, |conn| sqlx::query(
+    on_tx!(&mut tx, |conn| sqlx::query(
         "UPDATE idempotency_keys SET lease_until = $4 WHERE person = $1 AND key = $2 AND owner = $3 AND http_status = 0"
     )
     .bind(person)
@@ -118,7 +117,7 @@ pub async fn read(db: &Db, person: i64, key: &str) -> Result<Option<Stored>, Sto
 /// Stores the first call's answer.
 pub async fn complete(db: &Db, person: i64, key: &str, http_status: u16, body: &str) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
-    crate::on_tx!(&mut tx, |conn| sqlx::query(
+    on_tx!(&mut tx, |conn| sqlx::query(
         "UPDATE idempotency_keys SET http_status = $3, body = $4 WHERE person = $1 AND key = $2"
     )
     .bind(person)
@@ -134,7 +133,7 @@ pub async fn complete(db: &Db, person: i64, key: &str, http_status: u16, body: &
 /// Forgets a key whose first call failed on the server's side, so that a retry acts.
 pub async fn release(db: &Db, person: i64, key: &str) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
-    crate::on_tx!(&mut tx, |conn| sqlx::query("DELETE FROM idempotency_keys WHERE person = $1 AND key = $2")
+    on_tx!(&mut tx, |conn| sqlx::query("DELETE FROM idempotency_keys WHERE person = $1 AND key = $2")
         .bind(person)
         .bind(key)
         .execute(conn)

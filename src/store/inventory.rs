@@ -5,7 +5,6 @@
 use sqlx::Row;
 
 use super::{Db, ListWindow, StoreError, Tx, now_epoch};
-use crate::{on_read, on_tx};
 
 /// The column a kind has besides `id`, `name`, `description` and `created`.
 #[derive(Debug, Clone, Copy)]

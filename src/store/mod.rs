@@ -9,6 +9,41 @@
 //! SQLite has one writer connection: writes queue for it in the pool instead of
 //! failing with "database is locked", and a write transaction sees every row.
 
+// The macros come first so that every module below sees them by name.
+/// Runs `$body` with `$pool` bound to a read pool of whichever database is in use.
+#[macro_export]
+macro_rules! on_read {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::store::Db::Sqlite(db) => {
+                let $pool = &db.read;
+                $body
+            }
+            $crate::store::Db::Postgres(pool) => {
+                let $pool = pool;
+                $body
+            }
+        }
+    };
+}
+
+/// Runs `$body` with `$conn` bound to the connection of a write transaction.
+#[macro_export]
+macro_rules! on_tx {
+    ($tx:expr, |$conn:ident| $body:expr) => {
+        match $tx {
+            $crate::store::Tx::Sqlite(tx) => {
+                let $conn = &mut **tx;
+                $body
+            }
+            $crate::store::Tx::Postgres(tx) => {
+                let $conn = &mut **tx;
+                $body
+            }
+        }
+    };
+}
+
 pub mod audit;
 pub mod auth;
 pub mod bootstrap;
@@ -54,40 +89,6 @@ pub struct SqliteDb {
 pub enum Tx {
     Sqlite(Transaction<'static, Sqlite>),
     Postgres(Transaction<'static, Postgres>),
-}
-
-/// Runs `$body` with `$pool` bound to a read pool of whichever database is in use.
-#[macro_export]
-macro_rules! on_read {
-    ($db:expr, |$pool:ident| $body:expr) => {
-        match $db {
-            $crate::store::Db::Sqlite(db) => {
-                let $pool = &db.read;
-                $body
-            }
-            $crate::store::Db::Postgres(pool) => {
-                let $pool = pool;
-                $body
-            }
-        }
-    };
-}
-
-/// Runs `$body` with `$conn` bound to the connection of a write transaction.
-#[macro_export]
-macro_rules! on_tx {
-    ($tx:expr, |$conn:ident| $body:expr) => {
-        match $tx {
-            $crate::store::Tx::Sqlite(tx) => {
-                let $conn = &mut **tx;
-                $body
-            }
-            $crate::store::Tx::Postgres(tx) => {
-                let $conn = &mut **tx;
-                $body
-            }
-        }
-    };
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -11,12 +11,9 @@ use tokio::sync::mpsc;
 
 use super::audit::{NewAudit, record_on};
 use super::{Db, ListWindow, StoreError, Tx, is_unique_violation, now_epoch};
-use crate::{
-    domain::{
-        NumberKind,
-        numbers::{AliasSequence, NumberRange},
-    },
-    on_read, on_tx,
+use crate::domain::{
+    NumberKind,
+    numbers::{AliasSequence, NumberRange},
 };
 
 /// A number as stored and as answered.

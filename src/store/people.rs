@@ -1,7 +1,6 @@
 //! People: logins. Rows read here never carry the password hash.
 
 use super::{Db, ListWindow, StoreError, Tx, is_unique_violation, now_epoch};
-use crate::{on_read, on_tx};
 
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 pub struct PersonRow {

@@ -1,7 +1,6 @@
 //! Rate plans and their per-feature limits.
 
 use super::{Db, ListWindow, StoreError, Tx, now_epoch};
-use crate::{on_read, on_tx};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeatureLimit {

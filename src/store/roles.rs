@@ -3,10 +3,7 @@
 use sqlx::Row;
 
 use super::{Db, ListWindow, StoreError, Tx, now_epoch};
-use crate::{
-    auth::privilege::{Access, Privilege, Privileges},
-    on_read, on_tx,
-};
+use crate::domain::privilege::{Access, Privilege, Privileges};
 
 #[derive(Debug, Clone)]
 pub struct RoleRow {
