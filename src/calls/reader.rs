@@ -164,3 +164,83 @@ impl<'a> Reader<'a> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        calls::{Access, CallResult, Kind, param::parse},
+        store::SqliteDb,
+    };
+
+    const TEXT: Param<String> = Param::required("text", Kind::Text, "", parse::text);
+    const NUMBER: Param<i64> = Param::with_default("number", Kind::Integer, -1, "", parse::integer);
+    const CHOSEN: Param<i64> = Param::decided("chosen", Kind::Integer, "by the call", "", parse::integer);
+    const SPEC: CallSpec = CallSpec {
+        name: "test/call",
+        summary: "",
+        access: Access::Public,
+        params: &[&TEXT, &NUMBER, &CHOSEN],
+        list: false,
+        handler: |_| Box::pin(async { CallResult::Err(ApiError::NotFound) }),
+    };
+
+    fn db() -> Db {
+        let pool = sqlx::SqlitePool::connect_lazy("sqlite::memory:").unwrap();
+        Db::Sqlite(SqliteDb { read: pool.clone(), write: pool })
+    }
+
+    fn keys(err: ApiError) -> Vec<String> {
+        match err {
+            ApiError::Invalid(fields) => fields.into_iter().map(|f| f.key).collect(),
+            other => panic!("not a 400: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn absent_empty_and_given() {
+        static S: CallSpec = SPEC;
+        let db = db();
+        let params = Params::from_pairs([("text", ""), ("number", ""), ("chosen", "")]);
+        let mut r = Reader::new(&params, &S, &db, None);
+        assert_eq!(r.get(&TEXT), None, "a required text may not be empty");
+        assert_eq!(r.get(&NUMBER), Some(-1), "an empty integer is its default");
+        assert_eq!(r.get(&CHOSEN), None, "a decided default is the call's");
+        assert_eq!(r.given(&NUMBER), Some(-1));
+        assert_eq!(keys(r.finish(Some(()), false).unwrap_err()), ["text"]);
+
+        let params = Params::from_pairs([("number", "7"), ("text", "x")]);
+        let mut r = Reader::new(&params, &S, &db, None);
+        assert_eq!((r.get(&TEXT), r.get(&NUMBER), r.given(&CHOSEN)), (Some("x".into()), Some(7), None));
+        assert!(r.finish(Some(()), false).is_ok());
+    }
+
+    #[tokio::test]
+    async fn errors_in_table_order_then_unknown_keys_in_order_given() {
+        static S: CallSpec = SPEC;
+        let db = db();
+        let params = Params::from_pairs([("zeta", "1"), ("number", "x"), ("alpha", "1"), ("validation", "1")]);
+        let mut r = Reader::new(&params, &S, &db, None);
+        // Read out of table order: the answer is in table order all the same.
+        r.get(&NUMBER);
+        r.get(&TEXT);
+        // A public call takes no `validation`: under strict mode it is unknown like any other.
+        assert_eq!(keys(r.finish(Some(()), true).unwrap_err()), ["text", "number", "zeta", "alpha", "validation"]);
+    }
+
+    #[tokio::test]
+    async fn an_incomplete_request_without_a_400_is_a_500_not_a_panic() {
+        static S: CallSpec = SPEC;
+        let db = db();
+        let params = Params::from_pairs([("text", "x")]);
+        let r = Reader::new(&params, &S, &db, None);
+        assert!(matches!(r.finish::<()>(None, false), Err(ApiError::Internal(_))));
+        let mut r = Reader::new(&params, &S, &db, None);
+        assert!(matches!(r.caller(), Err(StoreError::Invariant(_))));
+        r.error("text", "first");
+        r.error("text", "second");
+        assert!(
+            matches!(r.finish(Some(()), false), Err(ApiError::Invalid(f)) if f.len() == 1 && f[0].message == "first")
+        );
+    }
+}

@@ -7,100 +7,60 @@ use serde::Serialize;
 use super::{Db, ListWindow, StoreError, Tx, is_unique_violation};
 use crate::domain::CodeSort;
 
-/// A feature code as stored and as answered (`codes/get`, `codes/list` rows).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, sqlx::FromRow)]
-pub struct CodeRecord {
-    pub customer: i64,
-    pub code: String,
-    pub dtype: String,
-    pub dnumber: String,
-    pub description: String,
-    pub direct: i64,
-    pub fax_detect: i64,
-    pub fax_dtype: String,
-    pub fax_dnumber: String,
-    pub language: String,
-    pub maximum_seconds: i64,
-    pub music: i64,
-    pub owner: i64,
-    pub panel: i64,
-    pub password: String,
-    pub play_message: i64,
-    pub recordgroup: i64,
-    pub ringtone: String,
-    pub routing: String,
-    pub screen: i64,
-    pub shared: i64,
-    pub sname: String,
-    pub sname_action: String,
-    pub text_dtype: String,
-    pub text_dnumber: String,
-    pub update_routing: i64,
-    pub created: i64,
+/// Declares the stored record from one list of its columns, in table order:
+/// the struct, the column names and the binding of a record's values.
+macro_rules! code_record {
+    ($($field:ident: $ty:ty,)*) => {
+        /// A feature code as stored and as answered (`codes/get`, `codes/list` rows).
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, sqlx::FromRow)]
+        pub struct CodeRecord {
+            $(pub $field: $ty,)*
+        }
+
+        /// The columns in the order [`bind_record`] binds them.
+        const FIELDS: &[&str] = &[$(stringify!($field)),*];
+
+        /// Binds every field of `record`, in the order of [`FIELDS`].
+        fn bind_record<'q, DB: sqlx::Database>(
+            query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
+            record: &'q CodeRecord,
+        ) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+        where
+            $($ty: sqlx::Encode<'q, DB> + sqlx::Type<DB>,)*
+        {
+            query$(.bind(&record.$field))*
+        }
+    };
 }
 
-/// The columns in the order [`bind_record!`] binds them.
-const FIELDS: [&str; 27] = [
-    "customer",
-    "code",
-    "dtype",
-    "dnumber",
-    "description",
-    "direct",
-    "fax_detect",
-    "fax_dtype",
-    "fax_dnumber",
-    "language",
-    "maximum_seconds",
-    "music",
-    "owner",
-    "panel",
-    "password",
-    "play_message",
-    "recordgroup",
-    "ringtone",
-    "routing",
-    "screen",
-    "shared",
-    "sname",
-    "sname_action",
-    "text_dtype",
-    "text_dnumber",
-    "update_routing",
-    "created",
-];
-
-macro_rules! bind_record {
-    ($query:expr, $r:expr) => {
-        $query
-            .bind($r.customer)
-            .bind(&$r.code)
-            .bind(&$r.dtype)
-            .bind(&$r.dnumber)
-            .bind(&$r.description)
-            .bind($r.direct)
-            .bind($r.fax_detect)
-            .bind(&$r.fax_dtype)
-            .bind(&$r.fax_dnumber)
-            .bind(&$r.language)
-            .bind($r.maximum_seconds)
-            .bind($r.music)
-            .bind($r.owner)
-            .bind($r.panel)
-            .bind(&$r.password)
-            .bind($r.play_message)
-            .bind($r.recordgroup)
-            .bind(&$r.ringtone)
-            .bind(&$r.routing)
-            .bind($r.screen)
-            .bind($r.shared)
-            .bind(&$r.sname)
-            .bind(&$r.sname_action)
-            .bind(&$r.text_dtype)
-            .bind(&$r.text_dnumber)
-            .bind($r.update_routing)
-            .bind($r.created)
-    };
+code_record! {
+    customer: i64,
+    code: String,
+    dtype: String,
+    dnumber: String,
+    description: String,
+    direct: i64,
+    fax_detect: i64,
+    fax_dtype: String,
+    fax_dnumber: String,
+    language: String,
+    maximum_seconds: i64,
+    music: i64,
+    owner: i64,
+    panel: i64,
+    password: String,
+    play_message: i64,
+    recordgroup: i64,
+    ringtone: String,
+    routing: String,
+    screen: i64,
+    shared: i64,
+    sname: String,
+    sname_action: String,
+    text_dtype: String,
+    text_dnumber: String,
+    update_routing: i64,
+    created: i64,
 }
 
 static COLUMNS: LazyLock<String> = LazyLock::new(|| FIELDS.join(", "));
@@ -167,7 +127,7 @@ pub enum InsertError {
 
 /// Inserts a code; the primary key decides a race between two creates of one code.
 pub async fn insert(tx: &mut Tx, record: &CodeRecord) -> Result<(), InsertError> {
-    let done = on_tx!(tx, |conn| bind_record!(sqlx::query(&INSERT), record).execute(conn).await.map(|_| ()));
+    let done = on_tx!(tx, |conn| bind_record(sqlx::query(&INSERT), record).execute(conn).await.map(|_| ()));
     match done {
         Ok(()) => Ok(()),
         Err(err) if is_unique_violation(&err, "codes_pkey") => Err(InsertError::Exists),
@@ -178,7 +138,7 @@ pub async fn insert(tx: &mut Tx, record: &CodeRecord) -> Result<(), InsertError>
 /// Replaces every field of an existing code (found by customer and code).
 pub async fn update(tx: &mut Tx, record: &CodeRecord) -> Result<bool, StoreError> {
     let rows =
-        on_tx!(tx, |conn| bind_record!(sqlx::query(&UPDATE), record).execute(conn).await.map(|r| r.rows_affected()))?;
+        on_tx!(tx, |conn| bind_record(sqlx::query(&UPDATE), record).execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(rows == 1)
 }
 

@@ -288,3 +288,25 @@ both_databases! {
         app.admin("roles/list", &[]).await.expect("200");
     }
 }
+
+both_databases! {
+    async fn the_same_call_200_times_at_once_acts_once(backend) {
+        let app = TestApp::spawn(backend).await;
+        let code = [("code", "4242"), ("dtype", "busy"), ("dnumber", "")];
+        // Unkeyed: the key decides; the losers are clean 400s and leave no audit row.
+        let answers = futures_util::future::join_all((0..200).map(|_| app.admin("codes/create", &code))).await;
+        let codes: Vec<&str> = answers.iter().map(|a| a.code()).collect();
+        assert_eq!(codes.iter().filter(|c| **c == "204").count(), 1, "{codes:?}");
+        assert!(codes.iter().all(|c| ["204", "400"].contains(c)), "{codes:?}");
+        assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM audit WHERE call = 'codes/create'").await, 1);
+        // Keyed: one acts, the other 199 get its answer.
+        let code = [("code", "4343"), ("dtype", "busy"), ("dnumber", "")];
+        let answers =
+            futures_util::future::join_all((0..200).map(|_| keyed(&app, "same", ADMIN_USER, "codes/create", &code))).await;
+        for answer in &answers {
+            answer.expect("204");
+        }
+        assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM codes WHERE code = '4343'").await, 1);
+        assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM audit WHERE call = 'codes/create'").await, 2);
+    }
+}
