@@ -37,6 +37,8 @@ pub enum FirstStartError {
     Store(#[from] StoreError),
     #[error("SWITCHYARD_ADMIN_USERNAME: {0}")]
     Username(&'static str),
+    #[error("SWITCHYARD_ADMIN_PASSWORD: the password {0}")]
+    Password(&'static str),
     #[error("cannot write the administrator password to {path}: {source}")]
     PasswordFile { path: String, source: std::io::Error },
 }
@@ -48,6 +50,12 @@ pub async fn ensure(db: &Db, seed: AdminSeed, password_file: &Path, format: LogF
     }
     if let Err(why) = crate::auth::check_username(&seed.username) {
         return Err(FirstStartError::Username(why));
+    }
+    // The same rule as for every other person's password.
+    if let Some(given) = &seed.password
+        && let Err(why) = crate::auth::check_password(given)
+    {
+        return Err(FirstStartError::Password(why));
     }
     let generated = seed.password.is_none();
     let password = seed.password.unwrap_or_else(generate_password);

@@ -1,7 +1,11 @@
 //! The `switchyard` command: parse the command line, load settings, and hand
 //! over to the library.
 
-use std::{io::BufRead, path::PathBuf, process::ExitCode};
+use std::{
+    io::{BufRead, IsTerminal},
+    path::PathBuf,
+    process::ExitCode,
+};
 
 use clap::{Parser, Subcommand};
 use switchyard::{
@@ -99,9 +103,20 @@ async fn migrate(settings: Settings) -> Outcome {
 }
 
 async fn passwd(settings: Settings, username: &str) -> Outcome {
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    let password = line.strip_suffix('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).unwrap_or(&line).to_string();
+    let password = if std::io::stdin().is_terminal() {
+        // On a terminal: prompt twice, without echo.
+        let first = rpassword::prompt_password(format!("New password for {username}: "))?;
+        let again = rpassword::prompt_password("Again: ")?;
+        if first != again {
+            return Err("the two passwords differ".into());
+        }
+        first
+    } else {
+        // On a pipe: one line, as scripts send it.
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.strip_suffix('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).unwrap_or(&line).to_string()
+    };
     check_password(&password).map_err(|why| format!("the password {why}"))?;
     let db = Db::connect(&settings).await?;
     db.migrate().await?;

@@ -231,8 +231,11 @@ impl Settings {
         if self.auth.failure_window_secs == 0 {
             return invalid("auth.failure_window_secs", "must be at least 1");
         }
-        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
-            return invalid("log.level", "expected a level such as info or debug, or a tracing filter");
+        if !is_log_filter(&self.log.level) {
+            return invalid(
+                "log.level",
+                "expected a level (off, error, warn, info, debug, trace) or directives such as switchyard=debug,sqlx=warn",
+            );
         }
         Ok(())
     }
@@ -277,6 +280,20 @@ impl fmt::Debug for Settings {
     }
 }
 
+/// A level, or comma-separated `target=level` directives (one bare level may
+/// stand among them). A bare word that is not a level, such as `verbose`,
+/// would parse as a target that matches nothing and silence the log: refused.
+fn is_log_filter(filter: &str) -> bool {
+    const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+    let is_level = |word: &str| LEVELS.iter().any(|level| level.eq_ignore_ascii_case(word.trim()));
+    !filter.trim().is_empty()
+        && filter.split(',').all(|directive| match directive.rsplit_once('=') {
+            Some((target, level)) => !target.trim().is_empty() && is_level(level),
+            None => is_level(directive),
+        })
+        && tracing_subscriber::EnvFilter::try_new(filter).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,5 +319,15 @@ mod tests {
         assert!(err.contains("`listen`"), "{err}");
         let settings = Settings { database_url: "mysql://x".into(), ..Settings::default() };
         assert!(settings.validate().unwrap_err().to_string().contains("database_url"));
+    }
+
+    #[test]
+    fn log_levels() {
+        for good in ["info", "DEBUG", "switchyard=debug,sqlx=warn", "warn,switchyard=trace", "off"] {
+            assert!(super::is_log_filter(good), "{good}");
+        }
+        for bad in ["verbose", "", "info,loud", "switchyard=noisy", "=debug"] {
+            assert!(!super::is_log_filter(bad), "{bad}");
+        }
     }
 }

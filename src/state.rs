@@ -13,7 +13,7 @@ pub struct AppState(Arc<Inner>);
 pub struct Inner {
     pub settings: Settings,
     pub db: Db,
-    pub auth: Authenticator,
+    pub auth: Arc<Authenticator>,
     pub calls: Registry,
     /// Calls served at once; a call that finds none free is refused, not queued.
     pub in_flight: Arc<Semaphore>,
@@ -32,7 +32,7 @@ impl Deref for AppState {
 
 impl AppState {
     pub fn new(settings: Settings, db: Db) -> Self {
-        let auth = Authenticator::new(&settings.auth);
+        let auth = Arc::new(Authenticator::new(&settings.auth));
         let in_flight = Arc::new(Semaphore::new(settings.limits.max_in_flight));
         let metrics = Arc::new(Metrics::default());
         let instance = random_id();

@@ -16,7 +16,10 @@ pub fn init(log: &LogSettings) {
         LogFormat::Json => fmt()
             .json()
             .flatten_event(true)
-            .with_current_span(false)
+            // The call's span (call, person, client, request id) on every line
+            // logged while the call runs, down to a warning deep in the store.
+            .with_current_span(true)
+            .with_span_list(false)
             .with_env_filter(filter)
             .with_writer(std::io::stderr)
             .init(),

@@ -170,14 +170,31 @@ pub fn check_password(password: &str) -> Result<(), &'static str> {
 }
 
 impl Caller {
-    /// The customers this person sees: with `system` every one; with
+    /// The customers this person may read: with `system` every one; with
     /// `wholesale` their own and its descendants; otherwise their own.
+    /// Read-only access to a privilege widens this scope.
     pub fn scope(&self) -> store::customers::Scope {
+        self.scope_with(|privilege| self.privileges.get(privilege).is_some())
+    }
+
+    /// The customers this person's writing calls may act in: as [`Self::scope`],
+    /// but from privileges held with full access only. Read-only `system` or
+    /// `wholesale` widens what may be read, never where a write lands.
+    pub fn write_scope(&self) -> store::customers::Scope {
+        self.scope_with(|privilege| self.privileges.has_full(privilege))
+    }
+
+    /// The scope for a call that `writes` or only reads.
+    pub fn scope_for(&self, writes: bool) -> store::customers::Scope {
+        if writes { self.write_scope() } else { self.scope() }
+    }
+
+    fn scope_with(&self, holds: impl Fn(privilege::Privilege) -> bool) -> store::customers::Scope {
         use privilege::Privilege;
         use store::customers::Scope;
-        if self.privileges.get(Privilege::System).is_some() {
+        if holds(Privilege::System) {
             Scope::All
-        } else if self.privileges.get(Privilege::Wholesale).is_some() {
+        } else if holds(Privilege::Wholesale) {
             Scope::Subtree(self.customer)
         } else {
             Scope::Own(self.customer)

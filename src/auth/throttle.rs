@@ -58,18 +58,37 @@ pub struct Throttle {
     window: Duration,
     usernames: Counter<String>,
     addresses: Counter<IpAddr>,
+    /// Probes for other people's usernames ("already in use" answers), by the
+    /// person who made them. A successful login does not clear these: the
+    /// probes are made by a person who is logged in.
+    probes: Counter<String>,
 }
 
 impl Throttle {
     pub fn new(max_per_username: u32, max_per_address: u32, window: Duration) -> Self {
-        Self { window, usernames: Counter::new(max_per_username), addresses: Counter::new(max_per_address) }
+        Self {
+            window,
+            usernames: Counter::new(max_per_username),
+            addresses: Counter::new(max_per_address),
+            probes: Counter::new(max_per_username),
+        }
     }
 
     /// Seconds to wait, when this username or address has failed too often.
     pub fn blocked_for(&self, username: &str, address: IpAddr, now: Duration) -> Option<u64> {
-        let by_name = self.usernames.blocked_for(&username.to_string(), now);
+        let username = username.to_string();
+        let by_name = self.usernames.blocked_for(&username, now);
+        let by_probes = self.probes.blocked_for(&username, now);
         let by_address = self.addresses.blocked_for(&address, now);
-        by_name.max(by_address).map(|secs| secs.max(1))
+        by_name.max(by_probes).max(by_address).map(|secs| secs.max(1))
+    }
+
+    /// A person learnt that a username exists ("already in use"): counted
+    /// against their own window like a failed login, and not cleared by their
+    /// next successful one, so that usernames cannot be enumerated unthrottled.
+    pub fn record_probe(&self, prober: &str, address: IpAddr, now: Duration) {
+        self.probes.fail(&prober.to_string(), now, self.window);
+        self.addresses.fail(&address, now, self.window);
     }
 
     pub fn record_failure(&self, username: &str, address: IpAddr, now: Duration) {
@@ -110,6 +129,15 @@ mod tests {
         }
         assert!(throttle.blocked_for("someone-else", ADDR, Duration::ZERO).is_some());
         assert!(throttle.blocked_for("someone-else", "10.0.0.1".parse().unwrap(), Duration::ZERO).is_none());
+    }
+
+    #[test]
+    fn probes_count_like_failures_and_survive_a_success() {
+        let throttle = Throttle::new(2, 100, Duration::from_secs(60));
+        throttle.record_probe("mallory", ADDR, Duration::ZERO);
+        throttle.record_success("mallory");
+        throttle.record_probe("mallory", ADDR, Duration::ZERO);
+        assert_eq!(throttle.blocked_for("mallory", ADDR, Duration::ZERO), Some(60));
     }
 
     #[test]

@@ -16,7 +16,12 @@ const READ: Access = Access::Requires { any_of: &[Privilege::User], writes: fals
 
 const NAME: Param<String> = super::param::common::NAME;
 const EMAIL: Param<String> = Param::required("email", Kind::Text, "Contact e-mail address.", parse::email);
-const PLAN: Param<i64> = Param::required("plan", Kind::Integer, "ID of the customer's rate plan.", parse::integer);
+const PLAN: Param<i64> = Param::required(
+    "plan",
+    Kind::Integer,
+    "ID of the customer's rate plan: one owned by the caller's customer or a customer above it.",
+    parse::integer,
+);
 const PARENT: Param<i64> = Param::decided(
     "parent",
     Kind::Integer,
@@ -68,8 +73,10 @@ impl Request for CustomerNew {
         let email = r.get(&EMAIL);
         let plan = r.get(&PLAN);
         let parent = r.seen_customer(&PARENT).await?;
+        // A plan owned by the caller's customer or one above it; any other is
+        // answered as one that does not exist.
         if let Some(plan) = plan
-            && !store::plans::exists(r.db, plan).await?
+            && !store::plans::may_use(r.db, super::plans::plan_scope(r.caller()?), plan).await?
         {
             r.error(PLAN.name, "This rate plan does not exist.");
         }

@@ -20,7 +20,7 @@ pub mod write;
 use std::{collections::HashMap, future::Future, net::IpAddr, pin::Pin, sync::Arc};
 
 use crate::{
-    auth::{Caller, password::Passwords},
+    auth::{Authenticator, Caller},
     base::{ApiError, Params, Reply},
     domain::privilege::Privilege,
     metrics::Metrics,
@@ -111,7 +111,8 @@ pub struct Ctx {
     pub spec: &'static CallSpec,
     pub params: Params,
     pub client: IpAddr,
-    pub passwords: Passwords,
+    /// Password hashing, and the throttle that counts username probes.
+    pub auth: Arc<Authenticator>,
     pub metrics: Arc<Metrics>,
     /// Unknown parameters are refused.
     pub strict: bool,

@@ -137,7 +137,7 @@ async fn create(ctx: Ctx, new: PersonNew) -> CallResult {
     }
     // Hashing happens outside the transaction (it takes tens of milliseconds)
     // and not at all when only validating.
-    let password_hash = if ctx.validation { String::new() } else { ctx.passwords.hash(new.password).await };
+    let password_hash = if ctx.validation { String::new() } else { ctx.auth.passwords.hash(new.password).await };
     let person = NewPerson {
         customer: new.customer,
         username: &new.username,
@@ -147,7 +147,7 @@ async fn create(ctx: Ctx, new: PersonNew) -> CallResult {
         forename: &new.forename,
         surname: &new.surname,
     };
-    in_transaction(&ctx, async |tx| {
+    let outcome = in_transaction(&ctx, async |tx| {
         let taken = || ApiError::invalid("username", "This username is already in use.");
         if store::people::username_taken(tx, &new.username).await? {
             return Err(taken());
@@ -158,7 +158,15 @@ async fn create(ctx: Ctx, new: PersonNew) -> CallResult {
             Err(CreateError::Store(err)) => Err(err.into()),
         }
     })
-    .await
+    .await;
+    // Learning that a username exists is counted like a failed login of the
+    // caller's, so that usernames cannot be enumerated unthrottled.
+    if let Err(ApiError::Invalid(fields)) = &outcome
+        && fields.iter().any(|f| f.key == USERNAME.name)
+    {
+        ctx.auth.throttle.record_probe(&ctx.caller()?.username, ctx.client, ctx.auth.clock.now());
+    }
+    outcome
 }
 
 /// Whether every privilege of `role` is one the caller holds at least as fully.

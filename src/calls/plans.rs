@@ -8,11 +8,12 @@ use super::{
     write::in_transaction,
 };
 use crate::{
+    auth::Caller,
     base::{ApiError, Count, Created, Reply},
     domain::privilege::Privilege,
     store::{
         self, StoreError,
-        plans::{Feature, FeatureLimit},
+        plans::{Feature, FeatureLimit, PlanScope},
     },
 };
 
@@ -35,20 +36,29 @@ const INCLUDED: Param<i64> = Param::with_default(
     parse::non_negative,
 );
 
+/// The customer that owns a new plan.
+const OWNER: Param<i64> = Param::decided(
+    "customer",
+    Kind::Integer,
+    "Customer of authentication user.",
+    "ID of the customer that owns the plan (one the caller may act in).",
+    parse::integer,
+);
+
 const COMMERCE_WRITES: Access = Access::Requires { any_of: &[Privilege::Commerce], writes: true };
 
 pub const CALLS: &[CallSpec] = &[
     CallSpec {
         name: "plans/create",
-        summary: "Creates a rate plan with no limits; answers its id.",
+        summary: "Creates a rate plan with no limits, owned by the caller's customer (or one they may act in); answers its id.",
         access: COMMERCE_WRITES,
-        params: &[&NAME],
+        params: &[&NAME, &OWNER],
         list: false,
-        handler: handler!(PlanName, create),
+        handler: handler!(PlanNew, create),
     },
     CallSpec {
         name: "plans/list",
-        summary: "Lists the rate plans.",
+        summary: "Lists the rate plans the caller may change, and the plan of their own customer.",
         access: Access::Requires { any_of: &[Privilege::Commerce], writes: false },
         params: &[],
         list: true,
@@ -56,7 +66,7 @@ pub const CALLS: &[CallSpec] = &[
     },
     CallSpec {
         name: "plans/features/set",
-        summary: "Sets a rate plan's limit for a feature: maximum -1 no limit, 0 forbidden, N at most N per customer.",
+        summary: "Sets a rate plan's limit for a feature: maximum -1 no limit, 0 forbidden, N at most N per customer. Only a plan owned by the caller's customer or one beneath it, and governing neither it nor a customer above it (system: any plan).",
         access: COMMERCE_WRITES,
         params: &[&PLAN, &FEATURE, &MAXIMUM, &INCLUDED],
         list: false,
@@ -101,11 +111,22 @@ impl<'a> LimitView<'a> {
     }
 }
 
-struct PlanName(String);
+/// Whose plans `caller` may see and change: every plan with `system` held
+/// with full access, else those owned in the tree below their customer.
+pub fn plan_scope(caller: &Caller) -> PlanScope {
+    if caller.privileges.has_full(Privilege::System) { PlanScope::All } else { PlanScope::Of(caller.customer) }
+}
 
-impl Request for PlanName {
+struct PlanNew {
+    name: String,
+    owner: i64,
+}
+
+impl Request for PlanNew {
     async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
-        Ok(r.get(&NAME).map(Self))
+        let name = r.get(&NAME);
+        let owner = r.seen_customer(&OWNER).await?;
+        Ok(name.map(|name| Self { name, owner }))
     }
 }
 
@@ -141,8 +162,9 @@ impl Request for LimitSet {
         let feature = r.get(&FEATURE);
         let maximum = r.get(&MAXIMUM);
         let included = r.get(&INCLUDED);
+        // A plan the caller may not change is answered as one that does not exist.
         if let Some(id) = plan
-            && !store::plans::exists(r.db, id).await?
+            && !store::plans::may_change(r.db, plan_scope(r.caller()?), id).await?
         {
             r.error(PLAN.name, "This rate plan does not exist.");
         }
@@ -153,15 +175,17 @@ impl Request for LimitSet {
     }
 }
 
-async fn create(ctx: Ctx, PlanName(name): PlanName) -> CallResult {
-    in_transaction(&ctx, async |tx| Reply::data(&Created { id: store::plans::create(tx, &name).await? })).await
+async fn create(ctx: Ctx, new: PlanNew) -> CallResult {
+    in_transaction(&ctx, async |tx| Reply::data(&Created { id: store::plans::create(tx, &new.name, new.owner).await? }))
+        .await
 }
 
 async fn list(ctx: Ctx, (): ()) -> CallResult {
+    let scope = plan_scope(ctx.caller()?);
     if ctx.count {
-        return Reply::data(&Count { count: store::plans::count(&ctx.db).await? });
+        return Reply::data(&Count { count: store::plans::count(&ctx.db, scope).await? });
     }
-    Reply::data(&store::plans::list(&ctx.db, &ctx.window).await?)
+    Reply::data(&store::plans::list(&ctx.db, scope, &ctx.window).await?)
 }
 
 async fn features_set(ctx: Ctx, set: LimitSet) -> CallResult {

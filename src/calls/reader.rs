@@ -129,14 +129,13 @@ impl<'a> Reader<'a> {
         Ok(customer)
     }
 
-    /// Records a 400 for `key` unless customer `id` exists and is seen by the caller.
+    /// Records a 400 for `key` unless customer `id` exists and is seen by the
+    /// caller: for a writing call, seen through privileges held with full access.
     pub async fn check_seen(&mut self, key: &str, id: i64) -> Result<(), StoreError> {
         let caller = self.caller()?;
+        let scope = caller.scope_for(self.spec.writes());
         // The caller's own customer is always seen: no need to ask the database.
-        if self.is_ok(key)
-            && id != caller.customer
-            && !store::customers::is_visible(self.db, caller.scope(), id).await?
-        {
+        if self.is_ok(key) && id != caller.customer && !store::customers::is_visible(self.db, scope, id).await? {
             self.error(key, "This customer does not exist.");
         }
         Ok(())

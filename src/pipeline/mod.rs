@@ -174,7 +174,7 @@ async fn admit_and_call(state: &AppState, spec: &'static CallSpec, client: IpAdd
         spec,
         params,
         client,
-        passwords: state.auth.passwords.clone(),
+        auth: state.auth.clone(),
         metrics: state.metrics.clone(),
         strict: state.settings.strict_params,
         validation: false,

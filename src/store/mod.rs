@@ -150,7 +150,9 @@ impl Db {
         if url.starts_with("sqlite:") {
             // Writers queue behind a running import for as long as a call may run.
             let writer_wait = Duration::from_secs(settings.limits.call_timeout_secs);
-            let options = SqliteConnectOptions::from_str(url)?
+            let options = SqliteConnectOptions::from_str(url)?;
+            create_owner_only(options.get_filename())?;
+            let options = options
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
@@ -231,6 +233,25 @@ impl Db {
             Self::Postgres(pool) => pool.close().await,
         }
     }
+}
+
+/// Creates a missing SQLite file readable by its owner only: it holds password
+/// hashes. SQLite gives the `-wal` and `-shm` files it makes later the
+/// permissions of the database file.
+fn create_owner_only(path: &std::path::Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" || path.exists() {
+        return Ok(());
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map(drop)
+        // Another process made it in between: theirs stands.
+        .or_else(|err| if err.kind() == std::io::ErrorKind::AlreadyExists { Ok(()) } else { Err(err) })
+        .map_err(|err| StoreError::Unavailable(sqlx::Error::Io(err)))
 }
 
 impl Tx {

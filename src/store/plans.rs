@@ -43,24 +43,90 @@ pub async fn features(db: &Db, plan: i64) -> Result<Vec<FeatureLimit>, StoreErro
 pub struct PlanRow {
     pub id: i64,
     pub name: String,
+    /// The customer that owns the plan.
+    pub customer: i64,
     pub created: i64,
 }
 
-pub async fn create(tx: &mut Tx, name: &str) -> Result<i64, StoreError> {
-    Ok(on_tx!(tx, |conn| sqlx::query_scalar("INSERT INTO plans (name, created) VALUES ($1, $2) RETURNING id")
-        .bind(name)
-        .bind(now_epoch())
-        .fetch_one(conn)
+pub async fn create(tx: &mut Tx, name: &str, owner: i64) -> Result<i64, StoreError> {
+    Ok(on_tx!(tx, |conn| sqlx::query_scalar(
+        "INSERT INTO plans (name, customer, created) VALUES ($1, $2, $3) RETURNING id"
+    )
+    .bind(name)
+    .bind(owner)
+    .bind(now_epoch())
+    .fetch_one(conn)
+    .await)?)
+}
+
+/// Whose plans a person may see and change: everyone's (the operator,
+/// `system` with full access), or those of the tree below their customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanScope {
+    All,
+    /// A person of this customer.
+    Of(i64),
+}
+
+/// The customers above `$1` (itself included) with their plans, and `$1`'s
+/// subtree: what plan ownership is decided on.
+const TREE: &str = "WITH RECURSIVE up(id, parent, plan) AS ( \
+       SELECT id, parent, plan FROM customers WHERE id = $1 \
+       UNION ALL SELECT c.id, c.parent, c.plan FROM customers c JOIN up ON c.id = up.parent), \
+     down(id) AS ( \
+       SELECT id FROM customers WHERE id = $1 \
+       UNION ALL SELECT c.id FROM customers c JOIN down ON c.parent = down.id) ";
+
+/// Plans owned in the subtree of `$1` that govern neither `$1` nor a customer above it.
+const CHANGEABLE: &str = "customer IN (SELECT id FROM down) AND id NOT IN (SELECT plan FROM up)";
+
+/// Whether a person in `scope` may change `plan`. A plan they may not change
+/// is answered as one that does not exist.
+pub async fn may_change(db: &Db, scope: PlanScope, plan: i64) -> Result<bool, StoreError> {
+    let PlanScope::Of(customer) = scope else { return exists(db, plan).await };
+    let sql = format!("{TREE} SELECT id FROM plans WHERE id = $2 AND {CHANGEABLE}");
+    let found: Option<i64> =
+        on_read!(db, |pool| sqlx::query_scalar(&sql).bind(customer).bind(plan).fetch_optional(pool).await)?;
+    Ok(found.is_some())
+}
+
+/// Whether a person in `scope` may give `plan` to a customer: a plan owned by
+/// their own customer or one above it.
+pub async fn may_use(db: &Db, scope: PlanScope, plan: i64) -> Result<bool, StoreError> {
+    let PlanScope::Of(customer) = scope else { return exists(db, plan).await };
+    let sql = format!("{TREE} SELECT id FROM plans WHERE id = $2 AND customer IN (SELECT id FROM up)");
+    let found: Option<i64> =
+        on_read!(db, |pool| sqlx::query_scalar(&sql).bind(customer).bind(plan).fetch_optional(pool).await)?;
+    Ok(found.is_some())
+}
+
+/// The plans a person in `scope` may change, and the plan of their own customer.
+fn listed(scope: PlanScope, select: &str, tail: &str) -> (String, i64) {
+    match scope {
+        PlanScope::All => (format!("{TREE} SELECT {select} FROM plans WHERE $1 = 0 {tail}"), 0),
+        PlanScope::Of(customer) => (
+            format!(
+                "{TREE} SELECT {select} FROM plans WHERE ({CHANGEABLE}) OR id = (SELECT plan FROM up WHERE id = $1) {tail}"
+            ),
+            customer,
+        ),
+    }
+}
+
+pub async fn list(db: &Db, scope: PlanScope, window: &ListWindow) -> Result<Vec<PlanRow>, StoreError> {
+    let (sql, root) =
+        listed(scope, "id, name, customer, created", &format!("ORDER BY id {} LIMIT $2 OFFSET $3", window.order()));
+    Ok(on_read!(db, |pool| sqlx::query_as(&sql)
+        .bind(root)
+        .bind(window.limit_or_all())
+        .bind(window.offset)
+        .fetch_all(pool)
         .await)?)
 }
 
-pub async fn list(db: &Db, window: &ListWindow) -> Result<Vec<PlanRow>, StoreError> {
-    let sql = format!("SELECT id, name, created FROM plans ORDER BY id {} LIMIT $1 OFFSET $2", window.order());
-    Ok(on_read!(db, |pool| sqlx::query_as(&sql).bind(window.limit_or_all()).bind(window.offset).fetch_all(pool).await)?)
-}
-
-pub async fn count(db: &Db) -> Result<i64, StoreError> {
-    Ok(on_read!(db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM plans").fetch_one(pool).await)?)
+pub async fn count(db: &Db, scope: PlanScope) -> Result<i64, StoreError> {
+    let (sql, root) = listed(scope, "COUNT(*)", "");
+    Ok(on_read!(db, |pool| sqlx::query_scalar(&sql).bind(root).fetch_one(pool).await)?)
 }
 
 /// Sets (or replaces) a plan's limit for a feature.

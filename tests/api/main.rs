@@ -14,4 +14,5 @@ mod reliability;
 mod schema;
 mod security;
 mod tenancy;
+mod tenant_safety;
 mod wire;

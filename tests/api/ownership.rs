@@ -432,7 +432,8 @@ both_databases! {
                 mismatches.push(format!("{}: its example values were refused: {}", op.call, created.body));
                 continue;
             }
-            let id = created.data()["id"].clone();
+            // A 204 (a feature code) has no data and no id.
+            let id = created.body["data"]["id"].clone();
             let read = if reader.call.ends_with("/get") {
                 let by: Vec<(&str, String)> = reader
                     .required()

@@ -275,7 +275,12 @@ impl Answer {
         self.body["responses"].as_array().unwrap().iter().map(|r| r["key"].as_str().unwrap()).collect()
     }
 
+    /// The `data` of a 200 answer. Asserts the code first: only a 200 has
+    /// data, and an assertion on data that an error answer also satisfies
+    /// (a missing `data` reads as null) would hide the error.
+    #[track_caller]
     pub fn data(&self) -> &Value {
+        self.expect("200");
         &self.body["data"]
     }
 
