@@ -37,12 +37,21 @@ struct Cluster {
 
 impl Cluster {
     fn create(bin: PathBuf) -> Self {
+        Self::create_with(bin, 0, |_| String::new())
+    }
+
+    /// A cluster on a port of its own (`slot` keeps two clusters of one test
+    /// run apart); `prepare` may write files into the data directory's parent
+    /// before the first start and answers extra server options.
+    fn create_with(bin: PathBuf, slot: u16, prepare: impl FnOnce(&Path) -> String) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        Command::new("chown").args(["-R", "postgres", dir.path().to_str().unwrap()]).status().unwrap();
         let data = dir.path().join("data").display().to_string();
+        let extra = prepare(dir.path());
+        Command::new("chown").args(["-R", "postgres", dir.path().to_str().unwrap()]).status().unwrap();
         as_postgres(&bin, "initdb", &["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync"]);
-        let port = 20000 + (std::process::id() % 20000) as u16;
-        let options = format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", dir.path().display());
+        let port = 20000 + (std::process::id() % 19000) as u16 + slot;
+        let options =
+            format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off {extra}", dir.path().display());
         let cluster =
             Self { bin, data, options, url: format!("postgres://postgres@127.0.0.1:{port}/postgres"), _dir: dir };
         cluster.start();
@@ -143,4 +152,137 @@ async fn a_database_restart_is_503_then_service_again() {
         stopped.elapsed(),
         back
     );
+}
+
+/// Runs `openssl` with `args` in `dir`.
+fn openssl(dir: &Path, args: &[&str]) {
+    let status =
+        Command::new("openssl").args(args).current_dir(dir).stderr(std::process::Stdio::null()).status().unwrap();
+    assert!(status.success(), "openssl {args:?} failed");
+}
+
+/// A certificate authority (`NAME.pem`, `NAME.key`) of the test's own.
+fn make_ca(dir: &Path, name: &str) {
+    let (key, pem) = (format!("{name}.key"), format!("{name}.pem"));
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &pem,
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN=Switchyard test {name}"),
+        ],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_over_tls_verifies_the_server() {
+    let required = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    let Some(bin) = pg_bin() else {
+        assert!(!required, "PostgreSQL server binaries are required for the TLS test under CI=true");
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "*** no PostgreSQL binaries: the TLS test is SKIPPED ***");
+        return;
+    };
+    // A cluster that accepts only TLS connections, with a certificate for
+    // 127.0.0.1 signed by a CA of the test's own.
+    let certs = tempfile::tempdir().unwrap();
+    let cluster = tokio::task::spawn_blocking({
+        let certs = certs.path().to_path_buf();
+        move || {
+            Cluster::create_with(bin, 1, |dir| {
+                make_ca(&certs, "ca");
+                make_ca(&certs, "other-ca");
+                std::fs::write(certs.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+                openssl(
+                    &certs,
+                    &[
+                        "req",
+                        "-newkey",
+                        "ec",
+                        "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1",
+                        "-nodes",
+                        "-keyout",
+                        "server.key",
+                        "-out",
+                        "server.csr",
+                        "-subj",
+                        "/CN=127.0.0.1",
+                    ],
+                );
+                openssl(
+                    &certs,
+                    &[
+                        "x509",
+                        "-req",
+                        "-in",
+                        "server.csr",
+                        "-CA",
+                        "ca.pem",
+                        "-CAkey",
+                        "ca.key",
+                        "-CAcreateserial",
+                        "-out",
+                        "server.pem",
+                        "-days",
+                        "2",
+                        "-extfile",
+                        "san.ext",
+                    ],
+                );
+                for file in ["server.pem", "server.key"] {
+                    std::fs::copy(certs.join(file), dir.join(file)).unwrap();
+                }
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(dir.join("server.key"), std::fs::Permissions::from_mode(0o600)).unwrap();
+                std::fs::write(dir.join("hba.conf"), "local all all trust\nhostssl all all 127.0.0.1/32 trust\n")
+                    .unwrap();
+                let d = dir.display();
+                format!(
+                    "-c ssl=on -c ssl_cert_file={d}/server.pem -c ssl_key_file={d}/server.key -c hba_file={d}/hba.conf"
+                )
+            })
+        }
+    })
+    .await
+    .unwrap();
+    let certs = certs.path();
+    let url = |mode: &str, ca: &str| format!("{}?sslmode={mode}&sslrootcert={}/{ca}.pem", cluster.url, certs.display());
+    let migrate = |url: String| {
+        let output = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .args(["migrate", "--database-url", &url])
+            .env("SWITCHYARD_DATABASE__ACQUIRE_TIMEOUT_SECS", "5")
+            .output()
+            .unwrap();
+        (output.status.success(), String::from_utf8_lossy(&output.stderr).to_string())
+    };
+    // The right CA: verify-full connects, and the server serves over it.
+    let (ok, out) = migrate(url("verify-full", "ca"));
+    assert!(ok, "verify-full with the right CA failed: {out}");
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.database_url = url("verify-full", "ca")).await;
+    app.admin("roles/list", &[]).await.expect("200");
+    drop(app);
+    let (ok, out) = migrate(url("verify-ca", "ca"));
+    assert!(ok, "verify-ca with the right CA failed: {out}");
+    let (ok, out) = migrate(url("require", "ca"));
+    assert!(ok, "require failed: {out}");
+    // The wrong CA is refused at start, and says why.
+    let (ok, out) = migrate(url("verify-full", "other-ca"));
+    assert!(!ok, "verify-full accepted a server certificate from another CA");
+    assert!(out.to_lowercase().contains("certificate"), "an unclear refusal: {out}");
+    // And the cluster takes nothing but TLS: the successes above were over it.
+    let (ok, _) = migrate(format!("{}?sslmode=disable", cluster.url));
+    assert!(!ok, "the cluster accepted a connection without TLS");
 }
