@@ -512,3 +512,39 @@ both_databases! {
         assert!(mismatches.is_empty(), "/api/openapi.json and the server disagree:\n{}", mismatches.join("\n"));
     }
 }
+
+both_databases! {
+    async fn what_a_call_logs_names_the_call_and_its_person(backend) {
+        let db = TestDb::new(backend).await;
+        let server = Server::start(&db, &[
+            ("SWITCHYARD_ADMIN_PASSWORD", "span-Password-1"),
+            ("SWITCHYARD_LOG__FORMAT", "json"),
+            ("SWITCHYARD_LIMITS__CALL_TIMEOUT_SECS", "1"),
+        ]);
+        let admin = ("admin", "span-Password-1");
+        server.call(admin, "classes/create", &[("name", "c")]).await.expect("200");
+        server.call(admin, "ingroups/create", &[("name", "i")]).await.expect("200");
+        // A million numbers cannot be added in a second: the call times out.
+        let range = [("start", "6000000"), ("end", "6999999"), ("class", "1"), ("ingroup", "1")];
+        server.call(admin, "numbers/system/create", &range).await.expect("503");
+        let (_, lines) = server.stop();
+        let json: Vec<Value> = lines.iter().filter_map(|l| serde_json::from_str(l).ok()).collect();
+        // The warning comes from deep in the call, and carries the call's span.
+        let warning = json.iter().find(|l| l["message"].as_str().is_some_and(|m| m.contains("timed out")));
+        let warning = warning.unwrap_or_else(|| panic!("no timeout warning: {lines:#?}"));
+        assert_eq!(warning["span"]["call"], "numbers/system/create", "{warning}");
+        assert_eq!(warning["span"]["person"], "admin", "{warning}");
+        let request_id = warning["span"]["request_id"].as_str().unwrap_or_else(|| panic!("{warning}"));
+        // The request line: envelope code and HTTP status, a rounded duration, the same request id.
+        let line = json
+            .iter()
+            .find(|l| l["target"] == "switchyard::request" && l["call"] == "numbers/system/create")
+            .unwrap_or_else(|| panic!("no request line: {lines:#?}"));
+        assert_eq!((line["code"].as_u64(), line["status"].as_u64()), (Some(503), Some(503)), "{line}");
+        assert_eq!(line["request_id"], request_id, "{line}");
+        assert_eq!(line["hung_up"], false, "{line}");
+        let ms = line["duration_ms"].as_f64().unwrap();
+        assert_eq!((ms * 10.0).round() / 10.0, ms, "duration_ms is rounded to a tenth: {line}");
+        assert!(!lines.iter().any(|l| l.contains("database unavailable")), "a timeout was logged as a database fault");
+    }
+}
