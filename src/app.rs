@@ -62,6 +62,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
 /// in flight finish for at most the grace period.
 pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
     let limits = state.settings.limits.clone();
+    let in_flight = state.in_flight.clone();
     let app = router(state);
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -99,8 +100,17 @@ pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future
     }
     drop(listener);
     tracing::info!("shutting down: no longer accepting; finishing calls in flight");
+    // Connections first, then the calls' own tasks: a call whose client hung
+    // up has no connection left, but still its transaction and its answer.
+    let calls = async {
+        let _all = in_flight.acquire_many(limits.max_in_flight as u32).await;
+    };
+    let finished = async {
+        graceful.shutdown().await;
+        calls.await;
+    };
     tokio::select! {
-        () = graceful.shutdown() => tracing::info!("all calls finished"),
+        () = finished => tracing::info!("all calls finished"),
         () = tokio::time::sleep(Duration::from_secs(limits.shutdown_grace_secs)) => {
             tracing::warn!("grace period over; closing the remaining connections");
         }

@@ -44,6 +44,10 @@ pub enum ApiError {
     /// The call ran past `call_timeout_secs` and was stopped (its transaction rolled back).
     #[error("call timed out after {0} s")]
     TimedOut(u64),
+    /// A retry took this call's `Idempotency-Key` over while it ran (its lease
+    /// lapsed): the call's change was rolled back, so only the retry acts.
+    #[error("a retry took this call's Idempotency-Key over")]
+    Superseded,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -72,7 +76,7 @@ impl ApiError {
             Self::Unauthorized { .. } => 401,
             Self::RoleForbids => 402,
             Self::PlanForbids => 403,
-            Self::Overloaded | Self::Unavailable(_) | Self::TimedOut(_) => 503,
+            Self::Overloaded | Self::Unavailable(_) | Self::TimedOut(_) | Self::Superseded => 503,
             Self::Internal(_) => 500,
         }
     }
@@ -87,6 +91,7 @@ impl ApiError {
                 | Self::Overloaded
                 | Self::Unavailable(_)
                 | Self::TimedOut(_)
+                | Self::Superseded
                 | Self::Internal(_)
         )
     }

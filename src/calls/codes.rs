@@ -388,7 +388,8 @@ impl Request for CodeChange {
         let given = |name: &str| r.is_given_name(name);
         let changed: Vec<&str> = UPDATE_PARAMS.iter().map(|p| p.name()).filter(|name| given(name)).collect();
         fields.apply(&mut record);
-        let dtype = dtype.or_else(|| DestinationType::parse_call(&record.dtype));
+        // A refused type was reported; the number is not judged against the old one.
+        let dtype = if r.is_ok(DTYPE.name) { dtype.or_else(|| DestinationType::parse_call(&record.dtype)) } else { None };
         let dnumber = dnumber.unwrap_or_else(|| record.dnumber.clone());
         if let Some(destination) = check_destination(r, dtype, Some(&dnumber)) {
             destination.store_in(&mut record);

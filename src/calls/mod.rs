@@ -122,6 +122,17 @@ pub struct Ctx {
     pub window: ListWindow,
     /// `count=1` on a list call.
     pub count: bool,
+    /// The `Idempotency-Key` claim a writing call acts under, if any.
+    pub claim: Option<Claim>,
+}
+
+/// An `Idempotency-Key` claim: the call's answer is stored in the same
+/// transaction as its change, and only while the claim is still this call's,
+/// so a call whose claim a retry took over cannot also act.
+pub struct Claim {
+    pub key: crate::store::idempotency::ClaimRef,
+    /// The stored form (HTTP status, body) of a successful answer, drawn by the wire layer.
+    pub render: fn(&Reply) -> Option<(u16, String)>,
 }
 
 impl Ctx {

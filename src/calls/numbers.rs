@@ -3,7 +3,7 @@
 
 use super::{
     Access, CallResult, CallSpec, Ctx, Kind, Param, Reader, Request, handler,
-    param::parse,
+    param::{Absent, parse},
     people::InCustomer,
     write::{audit_entry, in_transaction},
 };
@@ -18,7 +18,7 @@ use crate::{
     store::{
         self, ListWindow, StoreError,
         inventory::{CLASSES, INGROUPS, InventoryKind, REGIONS},
-        numbers::{Added, Doomed, NewNumbers, NumberChanges, NumberFilter},
+        numbers::{Added, AnswerFor, Doomed, NewNumbers, NumberChanges, NumberFilter},
     },
 };
 
@@ -66,13 +66,13 @@ const STYPE: Param<NumberKind> =
     Param::with_default("stype", Kind::Text, NumberKind::Number, "number or callerid.", |v| {
         parse::with(NumberKind::parse(v))
     });
-const EXISTING: Param<Existing> = Param::with_default(
-    "existing",
-    Kind::Text,
-    Existing::Fail,
-    "fail: any existing number refuses the whole call; skip: existing numbers are left alone.",
-    |v| parse::with(Existing::parse(v)),
-);
+const EXISTING: Param<Existing> = Param {
+    name: "existing",
+    kind: Kind::Text,
+    doc: "fail: any existing number refuses the whole call; skip: existing numbers are left alone.",
+    absent: Absent::ValueWhenEmpty(Existing::Fail),
+    parse: |v| parse::with(Existing::parse(v)),
+};
 
 const ASSIGNED: Param<bool> =
     Param::with_default("assigned", Kind::Flag, false, "1 for only numbers assigned to a customer.", parse::flag);
@@ -97,7 +97,7 @@ const NEW_ALIAS: Param<String> =
 const NEW_CLASS: Param<i64> =
     Param::decided("class", Kind::Integer, "Unchanged.", "An existing number class.", parse::integer);
 const NEW_OWNER: Param<i64> =
-    Param::decided("customer", Kind::Integer, "Unchanged.", "0 for the pool, or an existing customer.", parse::integer);
+    Param::kept("customer", Kind::Integer, 0, "0 for the pool, or an existing customer.", parse::integer);
 const NEW_REGION: Param<i64> =
     Param::decided("region", Kind::Integer, "Unchanged.", "0 or an existing region.", parse::integer);
 
@@ -233,7 +233,8 @@ impl Request for NumbersNew {
         };
         let charge = r.get(&CHARGE_CUSTOMER);
         let customer = r.get(&OWNER);
-        if charge == Some(true) && customer == Some(0) {
+        // A refused customer cannot be charged either.
+        if charge == Some(true) && customer.is_none_or(|c| c == 0) {
             r.error(CHARGE_CUSTOMER.name, "Charging needs a customer to charge.");
         }
         let region = r.get(&REGION);
@@ -370,6 +371,13 @@ async fn create(ctx: Ctx, new: NumbersNew) -> CallResult {
         charge: new.charge,
         person: caller.person,
         audit: audit_entry(&ctx)?,
+        claim: ctx.claim.as_ref().map(|claim| {
+            let render = claim.render;
+            let answer: AnswerFor = Box::new(move |count| {
+                Reply::data(&Count { count: count as i64 }).ok().and_then(|reply| render(&reply))
+            });
+            (claim.key.clone(), answer)
+        }),
     };
     match store::numbers::add(&ctx.db, &add).await? {
         Added::Count { count, .. } => {

@@ -31,6 +31,11 @@ pub enum Absent<T: 'static> {
     RequiredMayBeEmpty,
     /// This value.
     Value(T),
+    /// This value, also when sent empty (a text whose empty value clients
+    /// send for "the default").
+    ValueWhenEmpty(T),
+    /// Unchanged (an update): the field keeps its value; sent empty, this value.
+    Kept(T),
     /// The call decides; the text says how ("Customer of authentication
     /// user.", "Unchanged."), or is empty for "no filter".
     Decided(&'static str),
@@ -63,6 +68,17 @@ impl<T> Param<T> {
         parse: fn(&str) -> Result<T, Message>,
     ) -> Self {
         Self { name, kind, doc, absent: Absent::Value(default), parse }
+    }
+
+    /// A field of an update: absent, it keeps its value; sent empty, `empty`.
+    pub const fn kept(
+        name: &'static str,
+        kind: Kind,
+        empty: T,
+        doc: &'static str,
+        parse: fn(&str) -> Result<T, Message>,
+    ) -> Self {
+        Self { name, kind, doc, absent: Absent::Kept(empty), parse }
     }
 
     pub const fn decided(
@@ -127,13 +143,14 @@ impl<T: Documented + Sync> ParamInfo for Param<T> {
     }
     fn default_value(&self) -> Option<Value> {
         match &self.absent {
-            Absent::Value(value) => Some(value.documented()),
+            Absent::Value(value) | Absent::ValueWhenEmpty(value) => Some(value.documented()),
             _ => None,
         }
     }
     fn default_words(&self) -> Option<&'static str> {
         match self.absent {
             Absent::Decided(words) => Some(words),
+            Absent::Kept(_) => Some("Unchanged."),
             _ => None,
         }
     }

@@ -77,15 +77,18 @@ impl<'a> Reader<'a> {
     }
 
     /// The value sent for `param`, parsed; `None` when it was not sent or was
-    /// refused. An empty integer or flag means its default value (none for a
-    /// default the call decides).
+    /// refused. Sent empty, an integer or flag means its default value (none
+    /// for a default the call decides), and so does a text whose default holds
+    /// when empty.
     pub fn given<T: Clone>(&mut self, param: &Param<T>) -> Option<T> {
         let raw = self.params.get(param.name)?;
-        if raw.is_empty() && param.kind != Kind::Text {
-            return match &param.absent {
-                Absent::Value(value) => Some(value.clone()),
-                _ => None,
-            };
+        if raw.is_empty() {
+            match (&param.absent, param.kind) {
+                (Absent::ValueWhenEmpty(value), _) => return Some(value.clone()),
+                (Absent::Value(value) | Absent::Kept(value), Kind::Integer | Kind::Flag) => return Some(value.clone()),
+                (_, Kind::Integer | Kind::Flag) => return None,
+                (_, Kind::Text) => {}
+            }
         }
         match (param.parse)(raw) {
             Ok(value) => Some(value),
@@ -97,7 +100,8 @@ impl<'a> Reader<'a> {
     }
 
     /// The value of `param`: as sent, else its default. `None` when a problem
-    /// was recorded, or when absence is [`Absent::Decided`] and nothing was sent.
+    /// was recorded, or when absence is [`Absent::Decided`] or [`Absent::Kept`]
+    /// and nothing was sent.
     pub fn get<T: Clone>(&mut self, param: &Param<T>) -> Option<T> {
         let raw = self.params.get(param.name);
         let missing = match (&param.absent, raw) {
@@ -114,8 +118,9 @@ impl<'a> Reader<'a> {
                 self.error(param.name, MSG_REQUIRED);
                 None
             }
-            Absent::Value(value) => Some(value.clone()),
+            Absent::Value(value) | Absent::ValueWhenEmpty(value) => Some(value.clone()),
             Absent::Decided(_) => None,
+            Absent::Kept(value) => raw.map(|_| value.clone()),
         }
     }
 

@@ -1,8 +1,9 @@
 //! The last step of every writing call, shared: one transaction that holds
-//! the change and its audit row, and either commits both or (with
-//! `validation=1`, or on any error) rolls both back. A call that acted always
-//! has its row; a call that did not never has one, whatever happens to the
-//! client's connection.
+//! the change, its audit row and (under an `Idempotency-Key`) its stored
+//! answer, and either commits them all or (with `validation=1`, or on any
+//! error) rolls them all back. A call that acted always has its row and its
+//! answer; a call that did not never has either, whatever happens to the
+//! client's connection or the process.
 
 use serde_json::{Map, Value};
 
@@ -58,6 +59,13 @@ pub async fn in_transaction(ctx: &Ctx, act: impl AsyncFnOnce(&mut Tx) -> CallRes
         entry.object.insert("id".into(), Value::from(id));
     }
     store::audit::record(&mut tx, &entry).await?;
+    if let Some(claim) = &ctx.claim
+        && let Some((status, body)) = (claim.render)(&reply)
+        && !store::idempotency::complete_in(&mut tx, &claim.key, status, &body).await?
+    {
+        tx.rollback().await?;
+        return Err(ApiError::Superseded);
+    }
     tx.commit().await?;
     Ok(reply)
 }

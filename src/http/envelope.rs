@@ -68,7 +68,7 @@ pub fn render_error(err: &ApiError, mode: HttpStatusMode) -> Response {
         ApiError::RoleForbids => envelope(status, code, &[("", MSG_ROLE)], None),
         ApiError::PlanForbids => envelope(status, code, &[("", MSG_PLAN)], None),
         ApiError::NotFound => envelope(status, code, &[("", "The requested object does not exist.")], None),
-        ApiError::Overloaded | ApiError::Unavailable(_) | ApiError::TimedOut(_) => {
+        ApiError::Overloaded | ApiError::Unavailable(_) | ApiError::TimedOut(_) | ApiError::Superseded => {
             envelope(status, code, &[("", "The service is temporarily unavailable. Please try again.")], None)
         }
         ApiError::Internal(cause) => {
@@ -90,6 +90,20 @@ pub fn render_error(err: &ApiError, mode: HttpStatusMode) -> Response {
         _ => {}
     }
     response
+}
+
+/// What a successful answer is stored as for an `Idempotency-Key`: its HTTP
+/// status and body, exactly as [`render`] sends them. `None` for answers that
+/// are not whole envelopes (streams, replays).
+pub fn stored_form(reply: &Reply) -> Option<(u16, String)> {
+    let (code, message, data) = match reply {
+        Reply::Done => (204, "OK", None),
+        Reply::Validated => (201, "Input passed validation.", None),
+        Reply::Data(data) => (200, "OK", Some(data)),
+        Reply::Rows(_) | Reply::Stored { .. } => return None,
+    };
+    let body = Envelope { responses: vec![Entry { code: code.to_string(), key: "", message }], data };
+    Some((StatusCode::OK.as_u16(), serde_json::to_string(&body).ok()?))
 }
 
 /// The envelope around a streamed array: the head, the rows as they come, the

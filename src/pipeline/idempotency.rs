@@ -19,15 +19,24 @@ use sha2::{Digest, Sha256};
 use crate::{
     base::{ApiError, Params, Reply},
     state::AppState,
-    store::{self, idempotency::Lease},
+    store::{
+        self,
+        idempotency::{ClaimRef, Lease},
+    },
 };
 
 pub const HEADER: &str = "Idempotency-Key";
 
 /// The right to act once under a key, and to store the answer.
 pub struct Ticket {
-    person: i64,
-    key: String,
+    claim: ClaimRef,
+}
+
+impl Ticket {
+    /// The claim as the call's own transaction names it when it stores its answer.
+    pub fn claim(&self) -> &ClaimRef {
+        &self.claim
+    }
 }
 
 /// The key sent, if any: 1 to 255 visible ASCII characters.
@@ -56,8 +65,8 @@ fn fingerprint(call: &str, params: &Params) -> String {
     hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn lease(state: &AppState) -> Lease<'_> {
-    Lease { owner: &state.instance, secs: state.settings.limits.idempotency_lease_secs as i64 }
+fn lease<'a>(state: &AppState, owner: &'a str) -> Lease<'a> {
+    Lease { owner, secs: state.settings.limits.idempotency_lease_secs as i64 }
 }
 
 /// What to do with a keyed call.
@@ -76,11 +85,13 @@ pub async fn decide(
     params: &Params,
 ) -> Result<Decision, ApiError> {
     let fingerprint = fingerprint(call, params);
+    // The process, and this claim among its others.
+    let owner = format!("{}:{}", state.instance, crate::state::random_id());
     let timeout = state.settings.limits.call_timeout_secs;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
     loop {
-        if store::idempotency::claim(&state.db, person, &key, &fingerprint, lease(state)).await? {
-            return Ok(Decision::Act(Ticket { person, key }));
+        if store::idempotency::claim(&state.db, person, &key, &fingerprint, lease(state, &owner)).await? {
+            return Ok(Decision::Act(Ticket { claim: ClaimRef { person, key, owner } }));
         }
         if let Some(stored) = store::idempotency::read(&state.db, person, &key).await? {
             if stored.fingerprint != fingerprint {
@@ -106,18 +117,22 @@ pub async fn keep_alive(state: &AppState, ticket: &Ticket) -> std::convert::Infa
     let every = Duration::from_millis((state.settings.limits.idempotency_lease_secs * 1000 / 3).max(100));
     loop {
         tokio::time::sleep(every).await;
-        if let Err(err) = store::idempotency::renew(&state.db, ticket.person, &ticket.key, lease(state)).await {
+        let claim = &ticket.claim;
+        if let Err(err) = store::idempotency::renew(&state.db, claim.person, &claim.key, lease(state, &claim.owner)).await
+        {
             tracing::warn!(%err, "could not renew the lease of an Idempotency-Key");
         }
     }
 }
 
-/// Stores the answer under the ticket's key and sends it on. A server-side
-/// failure (5xx) is not stored: the key is released so that a retry acts.
+/// Stores the answer under the ticket's key, unless the call's own
+/// transaction already did (a call that acted), and sends it on. A
+/// server-side failure (5xx) is not stored: the key is released so that a
+/// retry acts. Both only while the claim is still this call's.
 pub async fn finish(state: &AppState, ticket: Ticket, response: Response) -> Response {
     let (parts, body) = response.into_parts();
     if parts.status.is_server_error() {
-        if let Err(err) = store::idempotency::release(&state.db, ticket.person, &ticket.key).await {
+        if let Err(err) = store::idempotency::release(&state.db, &ticket.claim).await {
             tracing::warn!(%err, "could not release an Idempotency-Key");
         }
         return Response::from_parts(parts, body);
@@ -128,11 +143,9 @@ pub async fn finish(state: &AppState, ticket: Ticket, response: Response) -> Res
         Err(_) => return Response::from_parts(parts, Body::empty()),
     };
     let text = String::from_utf8_lossy(&bytes);
-    if let Err(err) =
-        store::idempotency::complete(&state.db, ticket.person, &ticket.key, parts.status.as_u16(), &text).await
-    {
+    if let Err(err) = store::idempotency::complete(&state.db, &ticket.claim, parts.status.as_u16(), &text).await {
         tracing::warn!(%err, "could not store the answer of an Idempotency-Key");
-        let _ = store::idempotency::release(&state.db, ticket.person, &ticket.key).await;
+        let _ = store::idempotency::release(&state.db, &ticket.claim).await;
     }
     Response::from_parts(parts, Body::from(bytes))
 }

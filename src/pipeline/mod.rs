@@ -23,14 +23,15 @@ use axum::{
     response::Response,
 };
 use futures_util::FutureExt;
+use tokio::sync::OwnedSemaphorePermit;
 use tracing::{Instrument, field};
 
 use crate::{
     auth::Caller,
     base::ApiError,
-    calls::{Access, CallResult, CallSpec, Ctx},
+    calls::{Access, CallResult, CallSpec, Claim, Ctx},
     http::{
-        envelope::{EnvelopeCode, render, render_error},
+        envelope::{EnvelopeCode, render, render_error, stored_form},
         request::{client_address, credentials, read_params},
     },
     state::AppState,
@@ -62,9 +63,11 @@ pub async fn api(
     let mode = state.settings.http_status;
     tokio::spawn(
         async move {
-            let (mut response, caller) = match spec {
+            // The in-flight permit is held until the log line is written, so
+            // that a graceful shutdown waits for everything the call leaves.
+            let (mut response, caller, _permit) = match spec {
                 Some(spec) => run(&state, spec, client, request).await,
-                None => (render_error(&ApiError::UnknownCall, mode), None),
+                None => (render_error(&ApiError::UnknownCall, mode), None, None),
             };
             if let Ok(value) = HeaderValue::from_str(&request_id) {
                 response.headers_mut().insert(REQUEST_ID, value);
@@ -105,32 +108,33 @@ fn request_id(headers: &HeaderMap) -> String {
         .map_or_else(crate::state::random_id, str::to_string)
 }
 
-/// The call from its parameters to its rendered answer, with the caller it ran for.
+/// The call from its parameters to its rendered answer, with the caller it
+/// ran for and the in-flight permit it holds.
 async fn run(
     state: &AppState,
     spec: &'static CallSpec,
     client: IpAddr,
     request: Request,
-) -> (Response, Option<Caller>) {
+) -> (Response, Option<Caller>, Option<OwnedSemaphorePermit>) {
     let mode = state.settings.http_status;
+    if request.method() != Method::GET && request.method() != Method::POST {
+        return (render_error(&ApiError::MethodNotAllowed, mode), None, None);
+    }
+    let Ok(permit) = state.in_flight.clone().try_acquire_owned() else {
+        return (render_error(&ApiError::Overloaded, mode), None, None);
+    };
     let (outcome, caller, ticket) = admit_and_call(state, spec, client, request).await;
     let mut response = render(outcome, mode);
     if let Some(ticket) = ticket {
         response = idempotency::finish(state, ticket, response).await;
     }
-    (response, caller)
+    (response, caller, Some(permit))
 }
 
 /// What a call answered, who made it, and the `Idempotency-Key` it acted under.
 type Ran = (CallResult, Option<Caller>, Option<Ticket>);
 
 async fn admit_and_call(state: &AppState, spec: &'static CallSpec, client: IpAddr, request: Request) -> Ran {
-    if request.method() != Method::GET && request.method() != Method::POST {
-        return (Err(ApiError::MethodNotAllowed), None, None);
-    }
-    let Ok(_permit) = state.in_flight.clone().try_acquire_owned() else {
-        return (Err(ApiError::Overloaded), None, None);
-    };
     let (parts, body) = request.into_parts();
     let params = match read_params(&state.settings, &parts, body).await {
         Ok(params) => params,
@@ -180,6 +184,7 @@ async fn admit_and_call(state: &AppState, spec: &'static CallSpec, client: IpAdd
         validation: false,
         window: Default::default(),
         count: false,
+        claim: ticket.as_ref().map(|ticket| Claim { key: ticket.claim().clone(), render: stored_form }),
     };
     let secs = state.settings.limits.call_timeout_secs;
     // A panic in a handler is a 500 like any other fault, not a lost task.

@@ -1,7 +1,7 @@
 //! Stored first answers for `Idempotency-Key`, and the leases of the calls
 //! still running under a key.
 
-use super::{Db, StoreError, is_unique_violation, now_epoch};
+use super::{Db, StoreError, Tx, is_unique_violation, now_epoch};
 
 /// How long a key is remembered.
 pub const KEEP_SECS: i64 = 24 * 60 * 60;
@@ -17,9 +17,18 @@ pub struct Stored {
 /// Who holds a running claim, and until when.
 #[derive(Debug, Clone, Copy)]
 pub struct Lease<'a> {
-    /// The server process (a random id drawn at start).
+    /// This claim's holder: the server process and a token of the claim's own,
+    /// so that a claim taken over (even within one process) is told apart.
     pub owner: &'a str,
     pub secs: i64,
+}
+
+/// A claim as its holder names it when it writes under the key.
+#[derive(Debug, Clone)]
+pub struct ClaimRef {
+    pub person: i64,
+    pub key: String,
+    pub owner: String,
 }
 
 /// Claims `key` for a first call, or takes over a running claim whose lease
@@ -87,7 +96,7 @@ async fn take_over(db: &Db, person: i64, key: &str, fingerprint: &str, lease: Le
     Ok(taken)
 }
 
-/// Extends the lease of a claim this process holds.
+/// Extends the lease of a claim this holder holds.
 pub async fn renew(db: &Db, person: i64, key: &str, lease: Lease<'_>) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     on_tx!(&mut tx, |conn| sqlx::query(
@@ -114,30 +123,58 @@ pub async fn read(db: &Db, person: i64, key: &str) -> Result<Option<Stored>, Sto
     Ok(row.map(|(fingerprint, http_status, body)| Stored { fingerprint, http_status, body }))
 }
 
-/// Stores the first call's answer.
-pub async fn complete(db: &Db, person: i64, key: &str, http_status: u16, body: &str) -> Result<(), StoreError> {
+/// Stores a first answer on a bare connection already inside a transaction
+/// (bulk loads manage their own); see [`complete_in`].
+macro_rules! complete_on {
+    ($conn:expr, $claim:expr, $status:expr, $body:expr) => {
+        sqlx::query(
+            "UPDATE idempotency_keys SET http_status = $4, body = $5 \
+             WHERE person = $1 AND key = $2 AND owner = $3 AND http_status = 0",
+        )
+        .bind($claim.person)
+        .bind(&$claim.key)
+        .bind(&$claim.owner)
+        .bind(i64::from($status))
+        .bind($body)
+        .execute($conn)
+        .await
+        .map(|done| done.rows_affected() == 1)
+        .map_err($crate::store::StoreError::from)
+    };
+}
+pub(crate) use complete_on;
+
+/// Stores the first call's answer inside the transaction of the change it
+/// answers for, if the claim is still this holder's and unanswered. `false`:
+/// a retry took the claim over, and the change must be rolled back. On
+/// PostgreSQL the row stays locked until the transaction ends, so a takeover
+/// racing with this commit waits for it and then finds the answer.
+pub async fn complete_in(tx: &mut Tx, claim: &ClaimRef, http_status: u16, body: &str) -> Result<bool, StoreError> {
+    on_tx!(tx, |conn| complete_on!(conn, claim, http_status, body))
+}
+
+
+/// Stores the first call's answer when the call wrote nothing (a refusal):
+/// only while the claim is this holder's and unanswered.
+pub async fn complete(db: &Db, claim: &ClaimRef, http_status: u16, body: &str) -> Result<bool, StoreError> {
+    let mut tx = db.begin().await?;
+    let stored = complete_in(&mut tx, claim, http_status, body).await?;
+    tx.commit().await?;
+    Ok(stored)
+}
+
+/// Forgets a claim whose call failed on the server's side, so that a retry
+/// acts; only while it is this holder's and unanswered.
+pub async fn release(db: &Db, claim: &ClaimRef) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     on_tx!(&mut tx, |conn| sqlx::query(
-        "UPDATE idempotency_keys SET http_status = $3, body = $4 WHERE person = $1 AND key = $2"
+        "DELETE FROM idempotency_keys WHERE person = $1 AND key = $2 AND owner = $3 AND http_status = 0"
     )
-    .bind(person)
-    .bind(key)
-    .bind(i64::from(http_status))
-    .bind(body)
+    .bind(claim.person)
+    .bind(&claim.key)
+    .bind(&claim.owner)
     .execute(conn)
     .await
     .map(|_| ()))?;
-    tx.commit().await
-}
-
-/// Forgets a key whose first call failed on the server's side, so that a retry acts.
-pub async fn release(db: &Db, person: i64, key: &str) -> Result<(), StoreError> {
-    let mut tx = db.begin().await?;
-    on_tx!(&mut tx, |conn| sqlx::query("DELETE FROM idempotency_keys WHERE person = $1 AND key = $2")
-        .bind(person)
-        .bind(key)
-        .execute(conn)
-        .await
-        .map(|_| ()))?;
     tx.commit().await
 }

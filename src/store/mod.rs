@@ -103,6 +103,10 @@ pub enum StoreError {
     /// Something the server itself should have made impossible: a 500, never a panic.
     #[error("{0}")]
     Invariant(&'static str),
+    /// The `Idempotency-Key` claim this write ran under was taken over; the
+    /// write was rolled back.
+    #[error("the Idempotency-Key claim was taken over")]
+    Superseded,
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -298,6 +302,7 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::Unavailable(e) => Self::Unavailable(e.to_string()),
+            StoreError::Superseded => Self::Superseded,
             other => Self::Internal(other.to_string()),
         }
     }

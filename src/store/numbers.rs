@@ -9,7 +9,10 @@ use serde::Serialize;
 use sqlx::{PgConnection, Postgres, pool::PoolConnection};
 use tokio::sync::mpsc;
 
-use super::audit::{NewAudit, record_on};
+use super::{
+    audit::{NewAudit, record_on},
+    idempotency::{ClaimRef, complete_on},
+};
 use super::{Db, ListWindow, StoreError, Tx, is_unique_violation, now_epoch};
 use crate::domain::{
     NumberKind,
@@ -56,7 +59,13 @@ pub struct NewNumbers {
     /// The call's audit row, completed with the count and batch and written
     /// in the same transaction as the numbers.
     pub audit: NewAudit,
+    /// Under an `Idempotency-Key`: the claim, and the stored form of the
+    /// answer for a count; written in the same transaction as the numbers.
+    pub claim: Option<(ClaimRef, AnswerFor)>,
 }
+
+/// The stored form (HTTP status, body) of the answer for a count of numbers added.
+pub type AnswerFor = Box<dyn Fn(u64) -> Option<(u16, String)> + Send + Sync>;
 
 /// The audit row of an add that went through.
 fn audit_of(new: &NewNumbers, count: u64, batch: i64) -> NewAudit {
@@ -210,6 +219,14 @@ async fn add_postgres(mut session: Exclusive, new: &NewNumbers) -> Result<Added,
     }
     let audit = audit_of(new, added, batch);
     record_on!(&mut *conn, audit)?;
+    if let Some((claim, answer)) = &new.claim
+        && let Some((status, body)) = answer(added)
+        && !complete_on!(&mut *conn, claim, status, body)?
+    {
+        sqlx::query("ROLLBACK").execute(&mut *conn).await?;
+        session.release();
+        return Err(StoreError::Superseded);
+    }
     sqlx::query("COMMIT").execute(&mut *conn).await?;
     session.release();
     Ok(Added::Count { count: added, batch })
@@ -296,6 +313,12 @@ async fn add_sqlite(db: &Db, new: &NewNumbers) -> Result<Added, StoreError> {
     }
     let audit = audit_of(new, added, batch);
     record_on!(&mut *conn, audit)?;
+    if let Some((claim, answer)) = &new.claim
+        && let Some((status, body)) = answer(added)
+        && !complete_on!(&mut *conn, claim, status, body)?
+    {
+        return Err(StoreError::Superseded);
+    }
     tx.commit().await?;
     Ok(Added::Count { count: added, batch })
 }
