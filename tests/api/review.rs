@@ -160,3 +160,84 @@ both_databases! {
         answer.expect_invalid(&["dtype"]);
     }
 }
+
+both_databases! {
+    // README: "a hang-up drops only the wait for the answer", and a keyed
+    // retry "gets that answer again, from any process, without acting twice".
+    // A routine restart breaks both. SIGTERM waits only for connections
+    // (app::serve), so a call whose client hung up is not waited for; main.rs
+    // then closes the pool under it. On SQLite the close waits for the writer,
+    // the call commits its numbers and audit row, then `complete` fails
+    // ("closed pool") and the claim stays unanswered; after the restart the
+    // retry finds the lease run out, takes the claim over and acts again.
+    // (On PostgreSQL the call is cut off and rolled back instead: no double
+    // action, but the hung-up call's side effects are dropped all the same.)
+    async fn a_keyed_call_cut_off_by_a_restart_is_not_acted_on_twice(backend) {
+        let db = TestDb::new(backend).await;
+        let envs = [
+            ("SWITCHYARD_ADMIN_PASSWORD", ADMIN_PASSWORD),
+            ("SWITCHYARD_LIMITS__CALL_TIMEOUT_SECS", "120"),
+            ("SWITCHYARD_LIMITS__IDEMPOTENCY_LEASE_SECS", "2"),
+        ];
+        let one = Server::start(&db, &envs);
+        let class = one.call(ADMIN_USER, "classes/create", &[("name", "c")]).await;
+        let class = class.expect("200").data()["id"].to_string();
+        let ingroup = one.call(ADMIN_USER, "ingroups/create", &[("name", "i")]).await;
+        let ingroup = ingroup.expect("200").data()["id"].to_string();
+        let range: Vec<(&str, &str)> = vec![
+            ("start", "3000000000"),
+            ("end", "3000999999"),
+            ("class", &class),
+            ("ingroup", &ingroup),
+            ("existing", "skip"),
+        ];
+
+        // The keyed call, sent whole over a raw socket.
+        let mut body = format!("auth_username={ADMIN}&auth_password={ADMIN_PASSWORD}");
+        for (k, v) in &range {
+            body.push_str(&format!("&{k}={v}"));
+        }
+        let request = format!(
+            "POST /api/json/numbers/system/create HTTP/1.1\r\nHost: {}\r\nIdempotency-Key: restart-1\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            one.addr(),
+            body.len()
+        );
+        let mut stream = tokio::net::TcpStream::connect(one.addr()).await.unwrap();
+        tokio::io::AsyncWriteExt::write_all(&mut stream, request.as_bytes()).await.unwrap();
+        let store = Db::connect(&Settings { database_url: db.url.clone(), ..Settings::default() }).await.unwrap();
+        let mut claimed = false;
+        for _ in 0..4000 {
+            if scalar(&store, "SELECT COUNT(*) FROM idempotency_keys WHERE key = 'restart-1'").await > 0 {
+                claimed = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(claimed, "{backend:?}: the call never claimed its key");
+        // The call is running: its client hangs up, then the process is told to stop.
+        drop(stream);
+        let (status, lines) = tokio::task::spawn_blocking(move || one.stop()).await.unwrap();
+        assert!(status.success(), "{backend:?}: {lines:?}");
+        let stored = scalar(&store, "SELECT http_status FROM idempotency_keys WHERE key = 'restart-1'").await;
+        let warnings: Vec<&String> = lines.iter().filter(|l| l.contains("Idempotency-Key")).collect();
+
+        // The process comes back; past the lease the client retries.
+        let two = Server::start(&db, &envs);
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let retry = two.keyed("restart-1", ADMIN_USER, "numbers/system/create", &range).await;
+        let audit = two.call(ADMIN_USER, "audit/list", &[("call", "numbers/system/create")]).await;
+        let audited = audit.expect("200").data().as_array().unwrap().len();
+        let batches = scalar(&store, "SELECT COUNT(DISTINCT batch) FROM numbers").await;
+        store.close().await;
+        let story = format!(
+            "{backend:?}\nstored status after the stop: {stored}\nwarnings: {warnings:#?}\nretry: {}\naudit: {}",
+            retry.body,
+            audit.data()
+        );
+        retry.expect("200");
+        assert_eq!(retry.data()["count"], 1_000_000, "the retry did not get the first call's answer:\n{story}");
+        assert_eq!(audited, 1, "the key was acted on twice:\n{story}");
+        assert_eq!(batches, 1, "{story}");
+    }
+}
