@@ -11,6 +11,7 @@ mod operability;
 mod ownership;
 mod process;
 mod reliability;
+mod review;
 mod schema;
 mod security;
 mod tenancy;

@@ -90,6 +90,13 @@ impl Server {
         (status, lines)
     }
 
+    /// Sends a signal (`STOP`, `CONT`, ...) and leaves the process be: a
+    /// stopped process is alive, only not running, as in a long pause.
+    pub fn signal(&self, name: &str) {
+        let sent = Command::new("kill").args([&format!("-{name}"), &self.child.id().to_string()]).status().unwrap();
+        assert!(sent.success(), "kill -{name} failed");
+    }
+
     /// SIGKILL: the process ends at once, with no chance to finish or clean up.
     pub fn kill(mut self) -> Vec<String> {
         self.child.kill().expect("SIGKILL is delivered");
