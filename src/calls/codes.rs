@@ -186,10 +186,13 @@ const UPDATE_ROUTING: Param<bool> = Param::with_default(
     "1 to automatically update routing, 0 not to.",
     parse::flag,
 );
-const SORT: Param<CodeSort> =
-    Param::with_default("sort", Kind::Text, CodeSort::Code, "Sort by code, dtype or dnumber.", |v| {
-        parse::with(CodeSort::parse(v))
-    });
+const SORT: Param<CodeSort> = Param {
+    name: "sort",
+    kind: Kind::Text,
+    doc: "Sort by code, dtype or dnumber.",
+    absent: Absent::ValueWhenEmpty(CodeSort::Code),
+    parse: |v| parse::with(CodeSort::parse(v)),
+};
 
 fn at_least_zero(value: &str, message: &'static str) -> Result<i64, crate::base::Message> {
     match parse::integer(value)? {
@@ -389,7 +392,8 @@ impl Request for CodeChange {
         let changed: Vec<&str> = UPDATE_PARAMS.iter().map(|p| p.name()).filter(|name| given(name)).collect();
         fields.apply(&mut record);
         // A refused type was reported; the number is not judged against the old one.
-        let dtype = if r.is_ok(DTYPE.name) { dtype.or_else(|| DestinationType::parse_call(&record.dtype)) } else { None };
+        let dtype =
+            if r.is_ok(DTYPE.name) { dtype.or_else(|| DestinationType::parse_call(&record.dtype)) } else { None };
         let dnumber = dnumber.unwrap_or_else(|| record.dnumber.clone());
         if let Some(destination) = check_destination(r, dtype, Some(&dnumber)) {
             destination.store_in(&mut record);

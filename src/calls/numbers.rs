@@ -87,19 +87,18 @@ const SEARCH: Param<String> =
     Param::with_default("search", Kind::Text, String::new(), "Only numbers containing this text.", parse::text);
 
 const NEW_ALIAS: Param<String> =
-    Param::decided("alias", Kind::Text, "Unchanged.", "Empty string or 1 to 32 digits.", |v| {
+    Param::kept("alias", Kind::Text, String::new(), "Empty string or 1 to 32 digits.", |v| {
         if v.is_empty() || is_digits(v, 32) {
             Ok(v.to_string())
         } else {
             Err("An alias must be empty or 1 to 32 digits.".into())
         }
     });
-const NEW_CLASS: Param<i64> =
-    Param::decided("class", Kind::Integer, "Unchanged.", "An existing number class.", parse::integer);
+// Sent empty, each means 0, as in create: the pool, no region, and (refused) no class.
+const NEW_CLASS: Param<i64> = Param::kept("class", Kind::Integer, 0, "An existing number class.", parse::integer);
 const NEW_OWNER: Param<i64> =
     Param::kept("customer", Kind::Integer, 0, "0 for the pool, or an existing customer.", parse::integer);
-const NEW_REGION: Param<i64> =
-    Param::decided("region", Kind::Integer, "Unchanged.", "0 or an existing region.", parse::integer);
+const NEW_REGION: Param<i64> = Param::kept("region", Kind::Integer, 0, "0 or an existing region.", parse::integer);
 
 const FIRST: Param<String> =
     Param::decided("number", Kind::Text, "", "The (first) number; required unless batch is given.", parse::text);

@@ -118,7 +118,8 @@ pub async fn keep_alive(state: &AppState, ticket: &Ticket) -> std::convert::Infa
     loop {
         tokio::time::sleep(every).await;
         let claim = &ticket.claim;
-        if let Err(err) = store::idempotency::renew(&state.db, claim.person, &claim.key, lease(state, &claim.owner)).await
+        if let Err(err) =
+            store::idempotency::renew(&state.db, claim.person, &claim.key, lease(state, &claim.owner)).await
         {
             tracing::warn!(%err, "could not renew the lease of an Idempotency-Key");
         }

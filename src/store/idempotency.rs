@@ -153,7 +153,6 @@ pub async fn complete_in(tx: &mut Tx, claim: &ClaimRef, http_status: u16, body: 
     on_tx!(tx, |conn| complete_on!(conn, claim, http_status, body))
 }
 
-
 /// Stores the first call's answer when the call wrote nothing (a refusal):
 /// only while the claim is this holder's and unanswered.
 pub async fn complete(db: &Db, claim: &ClaimRef, http_status: u16, body: &str) -> Result<bool, StoreError> {

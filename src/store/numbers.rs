@@ -9,11 +9,11 @@ use serde::Serialize;
 use sqlx::{PgConnection, Postgres, pool::PoolConnection};
 use tokio::sync::mpsc;
 
+use super::{Db, ListWindow, StoreError, Tx, is_unique_violation, now_epoch};
 use super::{
     audit::{NewAudit, record_on},
     idempotency::{ClaimRef, complete_on},
 };
-use super::{Db, ListWindow, StoreError, Tx, is_unique_violation, now_epoch};
 use crate::domain::{
     NumberKind,
     numbers::{AliasSequence, NumberRange},

@@ -4,6 +4,7 @@
 mod common;
 
 mod auth;
+mod claims_and_defaults;
 mod codes;
 mod faults;
 mod numbers;
@@ -11,7 +12,6 @@ mod operability;
 mod ownership;
 mod process;
 mod reliability;
-mod review;
 mod schema;
 mod security;
 mod tenancy;

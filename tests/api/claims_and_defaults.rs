@@ -1,6 +1,7 @@
-//! Findings of the review of 28c472d (typed requests, the pipeline in a task
-//! of its own, claim leases). Each test states what the contract says (the
-//! README, or what 4b9a3c6 answered) and fails on what runs.
+//! Holes an attack on the typed requests, the call's own task and claim
+//! leases found: a claim taken over while its owner still ran, a keyed call
+//! cut off by a restart, and empty values that lost their meaning. Each test
+//! states what the contract says and failed before its fix.
 
 use std::time::Duration;
 
@@ -126,8 +127,8 @@ async fn a_paused_claim_owner_and_the_retry_that_takes_it_over_both_act() {
 both_databases! {
     // README ("Decisions"): "An empty integer or flag means its documented
     // default (on an update: the default, not "unchanged")"; the default
-    // `customer` of a number is 0 (the pool) and its `region` 0. 4b9a3c6 did
-    // so: `customer=` put the number back in the pool. 28c472d answers 204
+    // `customer` of a number is 0 (the pool) and its `region` 0. The earlier
+    // release did so: `customer=` put the number back in the pool. The first typed version answered 204
     // and changes nothing (`NEW_OWNER`/`NEW_REGION` are `Param::decided`, so
     // `Reader::given` maps the empty value to "not sent").
     async fn numbers_update_with_empty_customer_and_region_resets_them(backend) {
@@ -148,8 +149,8 @@ both_databases! {
     }
 
     // codes/update with a `dtype` that is refused: the number sent is meant
-    // for the type sent, so it cannot be judged. 4b9a3c6 answered the one
-    // entry (`dtype`); 28c472d falls back to the stored type
+    // for the type sent, so it cannot be judged. The earlier release answered the one
+    // entry (`dtype`); the first typed version fell back to the stored type
     // (src/calls/codes.rs:391, `dtype.or_else(|| ...record.dtype)`) and adds a
     // second, wrong entry: "This destination type takes no destination number."
     // judged against the `hangup` the client was replacing.
@@ -239,5 +240,21 @@ both_databases! {
         assert_eq!(retry.data()["count"], 1_000_000, "the retry did not get the first call's answer:\n{story}");
         assert_eq!(audited, 1, "the key was acted on twice:\n{story}");
         assert_eq!(batches, 1, "{story}");
+    }
+}
+
+both_databases! {
+    // Empty text values that Enswitch clients send for "the default" keep
+    // meaning it where they always did.
+    async fn empty_existing_and_sort_mean_their_defaults(backend) {
+        let app = TestApp::spawn(backend).await;
+        app.admin("classes/create", &[("name", "c")]).await.expect("200");
+        app.admin("ingroups/create", &[("name", "i")]).await.expect("200");
+        let add = [("start", "5550000"), ("class", "1"), ("ingroup", "1"), ("existing", "")];
+        app.admin("numbers/system/create", &add).await.expect("200");
+        app.admin("numbers/system/create", &add).await.expect_invalid(&["start"]);
+        app.admin("numbers/system/delete", &[("number", "5550000"), ("existing", "")]).await.expect("204");
+        app.admin("codes/list", &[("sort", "")]).await.expect("200");
+        app.admin("numbers/system/update", &[("number", "5550000"), ("class", "")]).await.expect_invalid(&["class"]);
     }
 }
