@@ -5,7 +5,10 @@
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 pw="bench-Password-1"
 auth="auth_username=admin;auth_password=$pw"
-cargo build --release -q
+# The server measured: this tree's release build, or another build of
+# Switchyard (SWITCHYARD_BIN) to compare the two in one session.
+if [ -z "${SWITCHYARD_BIN:-}" ]; then cargo build --release -q; fi
+bin="${SWITCHYARD_BIN:-target/release/switchyard}"
 work="$(mktemp -d)"
 pg_db="switchyard_bench_$$"
 pg_url="postgres://postgres@127.0.0.1:5432/$pg_db"
@@ -31,7 +34,7 @@ bench_serve() {
   local port=$1 url=$2
   shift 2
   env SWITCHYARD_ADMIN_PASSWORD="$pw" SWITCHYARD_LOG__LEVEL=warn "$@" \
-    target/release/switchyard serve --listen "127.0.0.1:$port" --database-url "$url" >>"$work/server-$port.log" 2>&1 &
+    "$bin" serve --listen "127.0.0.1:$port" --database-url "$url" >>"$work/server-$port.log" 2>&1 &
   server=$!
   servers+=("$server")
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && return; sleep 0.1; done

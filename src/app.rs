@@ -63,6 +63,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
 pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
     let limits = state.settings.limits.clone();
     let in_flight = state.in_flight.clone();
+    let purge = tokio::spawn(pipeline::idempotency::purge_expired(state.clone()));
     let app = router(state);
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -99,6 +100,7 @@ pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future
         });
     }
     drop(listener);
+    purge.abort();
     tracing::info!("shutting down: no longer accepting; finishing calls in flight");
     // Connections first, then the calls' own tasks: a call whose client hung
     // up has no connection left, but still its transaction and its answer.

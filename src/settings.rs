@@ -57,6 +57,13 @@ pub struct LimitSettings {
     /// How long a running `Idempotency-Key` claim stays its process's without
     /// renewal; a retry takes over a claim whose lease ran out.
     pub idempotency_lease_secs: u64,
+    /// Live `Idempotency-Key`s one person may hold; beyond, a new key is refused.
+    pub idempotency_keys_per_person: u64,
+    /// How often expired `Idempotency-Key` rows are deleted.
+    pub idempotency_purge_secs: u64,
+    /// Connections sending their request body at once; beyond, a 503. They
+    /// are counted apart from `max_in_flight`, which counts calls.
+    pub max_body_readers: usize,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -125,6 +132,9 @@ impl Default for LimitSettings {
             header_read_timeout_secs: 10,
             body_read_timeout_secs: 30,
             idempotency_lease_secs: 10,
+            idempotency_keys_per_person: 10_000,
+            idempotency_purge_secs: 300,
+            max_body_readers: 256,
         }
     }
 }
@@ -218,6 +228,12 @@ impl Settings {
         }
         if self.limits.idempotency_lease_secs == 0 {
             return invalid("limits.idempotency_lease_secs", "must be at least 1");
+        }
+        if self.limits.idempotency_purge_secs == 0 {
+            return invalid("limits.idempotency_purge_secs", "must be at least 1");
+        }
+        if self.limits.max_body_readers == 0 {
+            return invalid("limits.max_body_readers", "must be at least 1");
         }
         if self.database.max_connections < 2 {
             return invalid("database.max_connections", "must be at least 2");

@@ -17,6 +17,8 @@ pub struct Inner {
     pub calls: Registry,
     /// Calls served at once; a call that finds none free is refused, not queued.
     pub in_flight: Arc<Semaphore>,
+    /// Connections sending a request body at once, counted apart from calls.
+    pub body_readers: Arc<Semaphore>,
     pub metrics: Arc<Metrics>,
     /// This process among others on one database: the owner of its
     /// `Idempotency-Key` claims.
@@ -34,9 +36,10 @@ impl AppState {
     pub fn new(settings: Settings, db: Db) -> Self {
         let auth = Arc::new(Authenticator::new(&settings.auth));
         let in_flight = Arc::new(Semaphore::new(settings.limits.max_in_flight));
+        let body_readers = Arc::new(Semaphore::new(settings.limits.max_body_readers));
         let metrics = Arc::new(Metrics::default());
         let instance = random_id();
-        Self(Arc::new(Inner { settings, db, auth, calls: Registry::new(), in_flight, metrics, instance }))
+        Self(Arc::new(Inner { settings, db, auth, calls: Registry::new(), in_flight, body_readers, metrics, instance }))
     }
 }
 

@@ -1,15 +1,20 @@
 //! The parameters of one request, as the wire parser delivered them.
 
+use std::collections::HashMap;
+
 /// The parameters of one request, each key once, in the order first given.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Params {
     entries: Vec<(String, String)>,
+    /// Where each key stands in `entries`: a lookup costs the same however
+    /// many keys a client sent.
+    index: HashMap<String, usize>,
 }
 
 impl Params {
     /// The value given for `key`, if the key was present (possibly empty).
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.index.get(key).map(|&i| self.entries[i].1.as_str())
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &str> {
@@ -22,7 +27,8 @@ impl Params {
 
     /// Parameters already checked to hold each key once (the wire parser makes sure).
     pub fn from_entries(entries: Vec<(String, String)>) -> Self {
-        Self { entries }
+        let index = entries.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect();
+        Self { entries, index }
     }
 
     /// Parameters from literal pairs (for tests); a later duplicate is dropped.
@@ -34,6 +40,6 @@ impl Params {
                 entries.push((k, v.into()));
             }
         }
-        Self { entries }
+        Self::from_entries(entries)
     }
 }

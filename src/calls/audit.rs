@@ -8,7 +8,7 @@ use crate::{
     base::{Count, Reply},
     domain::privilege::Privilege,
     store::{
-        self, ListWindow, StoreError,
+        self, StoreError,
         audit::{AuditFilter, AuditRow},
     },
 };
@@ -80,8 +80,7 @@ impl From<AuditRow> for AuditView {
 
 async fn list(ctx: Ctx, Filter(filter): Filter) -> CallResult {
     if ctx.count {
-        let all = store::audit::list(&ctx.db, &filter, &ListWindow::default()).await?;
-        return Reply::data(&Count { count: all.len() as i64 });
+        return Reply::data(&Count { count: store::audit::count(&ctx.db, &filter).await? });
     }
     let rows = store::audit::list(&ctx.db, &filter, &ctx.window).await?;
     Reply::data(&rows.into_iter().map(AuditView::from).collect::<Vec<_>>())

@@ -34,6 +34,9 @@ struct Envelope<'a> {
     data: Option<&'a Value>,
 }
 
+/// The most 400 entries an answer lists; one more entry counts the rest.
+pub const MAX_ENTRIES: usize = 100;
+
 pub const MSG_UNAUTHORIZED: &str = "The authentication details provided are invalid.";
 pub const MSG_ROLE: &str = "Your role does not allow this.";
 pub const MSG_PLAN: &str = "Your rate plan does not allow this.";
@@ -58,7 +61,14 @@ pub fn render_error(err: &ApiError, mode: HttpStatusMode) -> Response {
     };
     let mut response = match err {
         ApiError::Invalid(fields) => {
-            let entries: Vec<(&str, &str)> = fields.iter().map(|f| (f.key.as_str(), f.message.as_str())).collect();
+            // A client sending thousands of bad keys gets the first hundred and a count.
+            let mut entries: Vec<(&str, &str)> =
+                fields.iter().take(MAX_ENTRIES).map(|f| (f.key.as_str(), f.message.as_str())).collect();
+            let more = fields.len().saturating_sub(MAX_ENTRIES);
+            let summary = format!("{more} more parameters were refused.");
+            if more > 0 {
+                entries.push(("", &summary));
+            }
             envelope(status, code, &entries, None)
         }
         ApiError::UnknownCall => envelope(status, code, &[("", "The requested function does not exist.")], None),

@@ -43,6 +43,9 @@ pub struct ParamsBuilder {
     entries: Vec<(String, String)>,
     seen: HashSet<String>,
     errors: Vec<FieldError>,
+    /// Keys already at fault, so that recording a problem stays constant-time
+    /// however many keys a client sends.
+    faulty: HashSet<String>,
 }
 
 impl ParamsBuilder {
@@ -63,7 +66,7 @@ impl ParamsBuilder {
 
     /// One entry per key: a later problem with a key already at fault adds nothing.
     fn error(&mut self, key: &str, message: &str) {
-        if !self.errors.iter().any(|e| e.key == key) {
+        if self.faulty.insert(key.to_string()) {
             self.errors.push(FieldError::new(key, message));
         }
     }
@@ -105,6 +108,10 @@ impl ParamsBuilder {
             }
         };
         for (key, raw) in pairs {
+            if key.chars().any(is_forbidden_control) {
+                self.error("", "A parameter name contains a control character.");
+                continue;
+            }
             match json_scalar(raw.get()) {
                 Ok(value) => self.push(key, value),
                 Err(message) => {

@@ -18,6 +18,9 @@ use crate::{
     settings::Settings,
 };
 
+/// Bodies larger than this are parsed on a blocking thread.
+const PARSE_INLINE_BYTES: usize = 64 * 1024;
+
 /// Query string, then (for POST) the body: urlencoded, multipart or flat JSON.
 pub async fn read_params(settings: &Settings, parts: &Parts, body: Body) -> Result<Params, ApiError> {
     let mut builder = ParamsBuilder::default();
@@ -38,7 +41,22 @@ pub async fn read_params(settings: &Settings, parts: &Parts, body: Body) -> Resu
         };
         if !bytes.is_empty() {
             let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-            match BodyKind::from_content_type(content_type) {
+            let kind = BodyKind::from_content_type(content_type);
+            // A large body is parsed on a blocking thread, so that one client's
+            // megabyte of keys does not stall the calls of others.
+            if bytes.len() > PARSE_INLINE_BYTES && matches!(kind, BodyKind::UrlEncoded | BodyKind::Json) {
+                builder = tokio::task::spawn_blocking(move || {
+                    match kind {
+                        BodyKind::Json => builder.add_json(&bytes),
+                        _ => builder.add_urlencoded(&bytes),
+                    }
+                    builder
+                })
+                .await
+                .map_err(ApiError::internal)?;
+                return builder.finish().map_err(ApiError::Invalid);
+            }
+            match kind {
                 BodyKind::UrlEncoded => builder.add_urlencoded(&bytes),
                 BodyKind::Json => builder.add_json(&bytes),
                 BodyKind::Multipart(boundary) => builder.add_multipart(bytes, boundary).await,
@@ -81,9 +99,19 @@ pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> 
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|a| a.trim().parse::<IpAddr>().ok())
+        .filter_map(|a| forwarded_address(a.trim()))
         .collect::<Vec<_>>();
     forwarded.into_iter().rev().find(|a| !trusted.contains(a)).unwrap_or(peer)
+}
+
+/// An `X-Forwarded-For` entry: an address, or `IP:port` / `[IPv6]:port` as
+/// some load balancers write them. An entry that is none of these is skipped.
+fn forwarded_address(entry: &str) -> Option<IpAddr> {
+    entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
+        .or_else(|| entry.strip_prefix('[')?.strip_suffix(']')?.parse().ok())
 }
 
 #[cfg(test)]
@@ -98,6 +126,21 @@ mod tests {
         assert_eq!(client_address(proxy, &headers, &[]), proxy);
         assert_eq!(client_address(proxy, &headers, &[proxy]), "198.51.100.7".parse::<IpAddr>().unwrap());
         assert_eq!(client_address(proxy, &HeaderMap::new(), &[proxy]), proxy);
+    }
+
+    #[test]
+    fn forwarded_entries_with_ports() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        for (entry, client) in [
+            ("203.0.113.9:5555", "203.0.113.9"),
+            ("[2001:db8::7]:443", "2001:db8::7"),
+            ("[2001:db8::7]", "2001:db8::7"),
+            ("2001:db8::8", "2001:db8::8"),
+        ] {
+            let mut headers = HeaderMap::new();
+            headers.insert("x-forwarded-for", format!("198.51.100.1, {entry}").parse().unwrap());
+            assert_eq!(client_address(proxy, &headers, &[proxy]), client.parse::<IpAddr>().unwrap(), "{entry}");
+        }
     }
 
     #[test]

@@ -88,6 +88,16 @@ pub async fn decide(
     // The process, and this claim among its others.
     let owner = format!("{}:{}", state.instance, crate::state::random_id());
     let timeout = state.settings.limits.call_timeout_secs;
+    // Keys are rows: one person cannot make the table grow without bound.
+    let most = state.settings.limits.idempotency_keys_per_person;
+    if store::idempotency::held_by(&state.db, person).await? >= most as i64
+        && store::idempotency::read(&state.db, person, &key).await?.is_none()
+    {
+        return Err(ApiError::invalid(
+            HEADER,
+            &format!("At most {most} keys are kept per person; send this call without one, or later."),
+        ));
+    }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
     loop {
         if store::idempotency::claim(&state.db, person, &key, &fingerprint, lease(state, &owner)).await? {
@@ -149,4 +159,18 @@ pub async fn finish(state: &AppState, ticket: Ticket, response: Response) -> Res
         let _ = store::idempotency::release(&state.db, &ticket.claim).await;
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Deletes expired keys every `limits.idempotency_purge_secs`, for as long as
+/// the server runs.
+pub async fn purge_expired(state: AppState) {
+    let every = Duration::from_secs(state.settings.limits.idempotency_purge_secs);
+    loop {
+        tokio::time::sleep(every).await;
+        match store::idempotency::purge(&state.db).await {
+            Ok(0) => {}
+            Ok(gone) => tracing::debug!(gone, "expired Idempotency-Keys deleted"),
+            Err(err) => tracing::warn!(%err, "could not delete expired Idempotency-Keys"),
+        }
+    }
 }

@@ -19,7 +19,7 @@ use std::{
 
 use axum::{
     extract::{ConnectInfo, Request, State},
-    http::{HeaderMap, HeaderValue, Method},
+    http::{HeaderMap, HeaderValue, Method, request::Parts},
     response::Response,
 };
 use futures_util::FutureExt;
@@ -28,7 +28,7 @@ use tracing::{Instrument, field};
 
 use crate::{
     auth::Caller,
-    base::ApiError,
+    base::{ApiError, Params},
     calls::{Access, CallResult, CallSpec, Claim, Ctx},
     http::{
         envelope::{EnvelopeCode, render, render_error, stored_form},
@@ -120,10 +120,25 @@ async fn run(
     if request.method() != Method::GET && request.method() != Method::POST {
         return (render_error(&ApiError::MethodNotAllowed, mode), None, None);
     }
+    // The body is read (bounded in size and time) before a call slot is
+    // taken, under a limit of its own: clients that send headers and never a
+    // body cannot take the slots of calls.
+    let (parts, body) = request.into_parts();
+    let params = {
+        // Only a POST's body is read.
+        let reading = (parts.method == Method::POST).then(|| state.body_readers.clone().try_acquire_owned());
+        if let Some(Err(_)) = reading {
+            return (render_error(&ApiError::Overloaded, mode), None, None);
+        }
+        read_params(&state.settings, &parts, body).await
+    };
     let Ok(permit) = state.in_flight.clone().try_acquire_owned() else {
         return (render_error(&ApiError::Overloaded, mode), None, None);
     };
-    let (outcome, caller, ticket) = admit_and_call(state, spec, client, request).await;
+    let (outcome, caller, ticket) = match params {
+        Ok(params) => admit_and_call(state, spec, client, &parts, params).await,
+        Err(err) => (Err(err), None, None),
+    };
     let mut response = render(outcome, mode);
     if let Some(ticket) = ticket {
         response = idempotency::finish(state, ticket, response).await;
@@ -134,12 +149,13 @@ async fn run(
 /// What a call answered, who made it, and the `Idempotency-Key` it acted under.
 type Ran = (CallResult, Option<Caller>, Option<Ticket>);
 
-async fn admit_and_call(state: &AppState, spec: &'static CallSpec, client: IpAddr, request: Request) -> Ran {
-    let (parts, body) = request.into_parts();
-    let params = match read_params(&state.settings, &parts, body).await {
-        Ok(params) => params,
-        Err(err) => return (Err(err), None, None),
-    };
+async fn admit_and_call(
+    state: &AppState,
+    spec: &'static CallSpec,
+    client: IpAddr,
+    parts: &Parts,
+    params: Params,
+) -> Ran {
     let caller = match spec.access {
         Access::Public => None,
         Access::Requires { any_of, writes } => {

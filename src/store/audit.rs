@@ -68,12 +68,15 @@ pub struct AuditFilter {
     pub until: Option<i64>,
 }
 
+/// The rows matching `filter`; every filter is bound, a sentinel (-1, '')
+/// standing for "any".
+const MATCHING: &str = "FROM audit WHERE ($1 = -1 OR person = $1) AND ($2 = -1 OR customer = $2) \
+     AND ($3 = '' OR call = $3) AND created >= $4 AND created <= $5";
+
 pub async fn list(db: &Db, filter: &AuditFilter, window: &ListWindow) -> Result<Vec<AuditRow>, StoreError> {
-    // Every filter is bound; a sentinel (-1, '') stands for "any".
     let sql = format!(
-        "SELECT id, person, username, customer, client, call, object, created FROM audit \
-         WHERE ($1 = -1 OR person = $1) AND ($2 = -1 OR customer = $2) AND ($3 = '' OR call = $3) \
-         AND created >= $4 AND created <= $5 ORDER BY id {} LIMIT $6 OFFSET $7",
+        "SELECT id, person, username, customer, client, call, object, created {MATCHING} \
+         ORDER BY id {} LIMIT $6 OFFSET $7",
         window.order()
     );
     Ok(on_read!(db, |pool| sqlx::query_as(&sql)
@@ -85,5 +88,18 @@ pub async fn list(db: &Db, filter: &AuditFilter, window: &ListWindow) -> Result<
         .bind(window.limit_or_all())
         .bind(window.offset)
         .fetch_all(pool)
+        .await)?)
+}
+
+/// How many rows match `filter`, counted by the database.
+pub async fn count(db: &Db, filter: &AuditFilter) -> Result<i64, StoreError> {
+    let sql = format!("SELECT COUNT(*) {MATCHING}");
+    Ok(on_read!(db, |pool| sqlx::query_scalar(&sql)
+        .bind(filter.person.unwrap_or(-1))
+        .bind(filter.customer.unwrap_or(-1))
+        .bind(filter.call.clone().unwrap_or_default())
+        .bind(filter.since.unwrap_or(i64::MIN))
+        .bind(filter.until.unwrap_or(i64::MAX))
+        .fetch_one(pool)
         .await)?)
 }

@@ -96,6 +96,29 @@ async fn take_over(db: &Db, person: i64, key: &str, fingerprint: &str, lease: Le
     Ok(taken)
 }
 
+/// How many live keys `person` holds.
+pub async fn held_by(db: &Db, person: i64) -> Result<i64, StoreError> {
+    Ok(on_read!(db, |pool| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM idempotency_keys WHERE person = $1 AND created >= $2"
+    )
+    .bind(person)
+    .bind(now_epoch() - KEEP_SECS)
+    .fetch_one(pool)
+    .await)?)
+}
+
+/// Deletes every key older than [`KEEP_SECS`]; answers how many.
+pub async fn purge(db: &Db) -> Result<u64, StoreError> {
+    let mut tx = db.begin().await?;
+    let gone = on_tx!(&mut tx, |conn| sqlx::query("DELETE FROM idempotency_keys WHERE created < $1")
+        .bind(now_epoch() - KEEP_SECS)
+        .execute(conn)
+        .await
+        .map(|done| done.rows_affected()))?;
+    tx.commit().await?;
+    Ok(gone)
+}
+
 /// Extends the lease of a claim this holder holds.
 pub async fn renew(db: &Db, person: i64, key: &str, lease: Lease<'_>) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;

@@ -7,6 +7,7 @@ mod auth;
 mod claims_and_defaults;
 mod codes;
 mod faults;
+mod hostile;
 mod numbers;
 mod operability;
 mod ownership;

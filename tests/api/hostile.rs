@@ -1,0 +1,144 @@
+//! Hostile clients that try to exhaust the server: a body of ninety thousand
+//! bad keys, connections that send headers and never a body, an endless
+//! supply of idempotency keys, and forwarded addresses written with ports.
+
+use std::time::Duration;
+
+use tokio::{io::AsyncWriteExt, net::TcpStream};
+
+use crate::{both_databases, common::*};
+
+both_databases! {
+    async fn ninety_thousand_bad_keys_are_linear_and_capped(backend) {
+        let app = TestApp::spawn(backend).await;
+        // Every key is bad (a broken escape), every key distinct: 90,000 entries
+        // of errors, in a body just under the 1 MiB limit.
+        let body: String = (0..90_000).map(|i| format!("k{i}=%zz&")).collect();
+        assert!(body.len() < 1024 * 1024);
+        let flood = || {
+            let (client, url, body) = (app.client.clone(), app.url("roles/list"), body.clone());
+            async move {
+                let response = client
+                    .post(url)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                Answer::from(response).await
+            }
+        };
+        let floods: Vec<_> = (0..4).map(|_| tokio::spawn(flood())).collect();
+        // The server keeps answering others while the floods are parsed.
+        for _ in 0..5 {
+            let health = app.client.get(format!("{}/healthz", app.base)).send().await.unwrap();
+            assert_eq!(health.status().as_u16(), 200);
+        }
+        for flood in floods {
+            let answer = flood.await.unwrap();
+            answer.expect("400");
+            let entries = answer.body["responses"].as_array().unwrap();
+            assert_eq!(entries.len(), 101, "100 entries and one that counts the rest");
+            assert_eq!(entries[0]["key"], "k0");
+            assert_eq!(entries[100]["key"], "");
+            assert_eq!(entries[100]["message"], "89900 more parameters were refused.");
+        }
+    }
+
+    async fn bodies_that_never_arrive_do_not_take_the_calls_slots(backend) {
+        let app = TestApp::spawn_with(backend, |s| {
+            s.limits.max_in_flight = 4;
+            s.limits.max_body_readers = 12;
+            s.limits.body_read_timeout_secs = 30;
+        })
+        .await;
+        let stall = || async {
+            let mut stream = TcpStream::connect(app.addr).await.unwrap();
+            stream
+                .write_all(b"POST /api/json/roles/list HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n")
+                .await
+                .unwrap();
+            stream
+        };
+        // Eight connections (twice the call slots) promise a body and never send it.
+        let mut stalled = Vec::new();
+        for _ in 0..8 {
+            stalled.push(stall().await);
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Calls still get their slots.
+        for _ in 0..6 {
+            app.admin("roles/list", &[]).await.expect("200");
+        }
+        // Body readers have a limit of their own: at it, a body-sending call is
+        // refused at once with the envelope, and a GET (no body) still served.
+        for _ in 0..4 {
+            stalled.push(stall().await);
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        app.admin("roles/list", &[]).await.expect("503");
+        app.get("roles/list", &format!("auth_username={ADMIN};auth_password={ADMIN_PASSWORD}")).await.expect("200");
+        drop(stalled);
+    }
+
+    async fn idempotency_keys_are_bounded_per_person_and_purged(backend) {
+        let app = TestApp::spawn_with(backend, |s| {
+            s.limits.idempotency_keys_per_person = 3;
+            s.limits.idempotency_purge_secs = 1;
+        })
+        .await;
+        let keyed = |key: String, name: String| {
+            let app = &app;
+            async move {
+                let form = [("auth_username", ADMIN), ("auth_password", ADMIN_PASSWORD), ("name", name.as_str())];
+                let response = app.client.post(app.url("plans/create")).header("Idempotency-Key", key).form(&form).send().await.unwrap();
+                Answer::from(response).await
+            }
+        };
+        for i in 0..3 {
+            keyed(format!("k{i}"), format!("P{i}")).await.expect("200");
+        }
+        keyed("k3".into(), "P3".into()).await.expect_invalid(&["Idempotency-Key"]);
+        // A key already held is still answered.
+        keyed("k0".into(), "P0".into()).await.expect("200");
+        // Expired keys are deleted by the server on its own.
+        app.exec("UPDATE idempotency_keys SET created = created - 2 * 86400").await;
+        let mut left = i64::MAX;
+        for _ in 0..50 {
+            left = app.scalar_i64("SELECT COUNT(*) FROM idempotency_keys").await;
+            if left == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(left, 0, "expired keys were not purged");
+        keyed("k3".into(), "P3".into()).await.expect("200");
+    }
+
+    async fn forwarded_addresses_with_ports_name_the_client(backend) {
+        let app = TestApp::spawn_with(backend, |s| s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
+        for (forwarded, client) in [("203.0.113.9:5555", "203.0.113.9"), ("[2001:db8::7]:443", "2001:db8::7")] {
+            let form = [("auth_username", ADMIN), ("auth_password", ADMIN_PASSWORD), ("name", forwarded)];
+            let response = app
+                .client
+                .post(app.url("plans/create"))
+                .header("x-forwarded-for", format!("198.51.100.1, {forwarded}"))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            Answer::from(response).await.expect("200");
+            let rows = app.admin("audit/list", &[("call", "plans/create"), ("descending", "1"), ("limit", "1")]).await;
+            assert_eq!(rows.data()[0]["client"], client, "{forwarded}");
+        }
+        assert_eq!(app.admin("audit/list", &[("call", "plans/create"), ("count", "1")]).await.data()["count"], 2);
+    }
+
+    async fn json_keys_with_control_characters_are_refused(backend) {
+        let app = TestApp::spawn(backend).await;
+        let body = format!(r#"{{"auth_username": "{ADMIN}", "auth_password": "{ADMIN_PASSWORD}", "na\u0001me": "x"}}"#);
+        let response =
+            app.client.post(app.url("roles/list")).header("content-type", "application/json").body(body).send().await.unwrap();
+        Answer::from(response).await.expect_invalid(&[""]);
+    }
+}
