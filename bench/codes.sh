@@ -4,7 +4,7 @@
 # codes table at the same concurrency, in the same run.
 #
 #   bench/codes.sh [sqlite|postgres] [seconds]
-#   SWITCHYARD_BIN=/path/to/other/switchyard bench/codes.sh ...   (another build, for an A/B)
+#   BENCH_BIN=/path/to/other/switchyard bench/codes.sh ...   (another build, for an A/B)
 set -euo pipefail
 backend="${1:-postgres}"
 secs="${2:-10}"
@@ -14,7 +14,7 @@ source "$(dirname "$0")/lib.sh"
 # pgbench's table lives in a PostgreSQL database migrated by Switchyard itself,
 # so that it has exactly the server's columns, key and indexes.
 bench_pg_create
-"$bin" migrate --database-url "$pg_url" >/dev/null 2>&1
+"$bin" migrate --database-url "$pg_url" >"$work/migrate.log" 2>&1 || { cat "$work/migrate.log" >&2; exit 1; }
 if [ "$backend" = postgres ]; then url="$pg_url"; else url="sqlite://$work/bench.db"; fi
 bench_serve "$port" "$url"
 

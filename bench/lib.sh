@@ -6,9 +6,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 pw="bench-Password-1"
 auth="auth_username=admin;auth_password=$pw"
 # The server measured: this tree's release build, or another build of
-# Switchyard (SWITCHYARD_BIN) to compare the two in one session.
-if [ -z "${SWITCHYARD_BIN:-}" ]; then cargo build --release -q; fi
-bin="${SWITCHYARD_BIN:-target/release/switchyard}"
+# Switchyard (BENCH_BIN) to compare the two in one session.
+if [ -z "${BENCH_BIN:-}" ]; then cargo build --release -q; fi
+bin="${BENCH_BIN:-target/release/switchyard}"
 work="$(mktemp -d)"
 pg_db="switchyard_bench_$$"
 pg_url="postgres://postgres@127.0.0.1:5432/$pg_db"

@@ -92,7 +92,12 @@ pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future
                 Ok::<_, Infallible>(response.unwrap_or_else(|never| match never {}))
             }
         }));
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        // A client that takes none of its answer for this long is cut off, so
+        // that an answer it never reads (a streamed list and the database
+        // connection behind it) is not held forever.
+        let mut stream = tokio_io_timeout::TimeoutStream::new(stream);
+        stream.set_write_timeout(Some(Duration::from_secs(limits.body_write_timeout_secs)));
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(Box::pin(stream)), service));
         tokio::spawn(async move {
             if let Err(err) = connection.await {
                 tracing::debug!(%err, "connection closed with an error");

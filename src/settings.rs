@@ -64,6 +64,12 @@ pub struct LimitSettings {
     /// Connections sending their request body at once; beyond, a 503. They
     /// are counted apart from `max_in_flight`, which counts calls.
     pub max_body_readers: usize,
+    /// A client that takes none of its answer for this long is disconnected,
+    /// and whatever the answer held (a streamed list's database connection) is freed.
+    pub body_write_timeout_secs: u64,
+    /// Streamed lists at once; 0 for half the database pool. Beyond, a 503:
+    /// the rest of the pool stays for logins and short calls.
+    pub max_streams: usize,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -135,6 +141,8 @@ impl Default for LimitSettings {
             idempotency_keys_per_person: 10_000,
             idempotency_purge_secs: 300,
             max_body_readers: 256,
+            body_write_timeout_secs: 30,
+            max_streams: 0,
         }
     }
 }
@@ -235,6 +243,9 @@ impl Settings {
         if self.limits.max_body_readers == 0 {
             return invalid("limits.max_body_readers", "must be at least 1");
         }
+        if self.limits.body_write_timeout_secs == 0 {
+            return invalid("limits.body_write_timeout_secs", "must be at least 1");
+        }
         if self.database.max_connections < 2 {
             return invalid("database.max_connections", "must be at least 2");
         }
@@ -254,6 +265,14 @@ impl Settings {
             );
         }
         Ok(())
+    }
+
+    /// Streamed lists served at once: `limits.max_streams`, or half the pool.
+    pub fn max_streams(&self) -> usize {
+        match self.limits.max_streams {
+            0 => (self.database.max_connections as usize / 2).max(1),
+            n => n,
+        }
     }
 
     pub fn listen_addr(&self) -> SocketAddr {

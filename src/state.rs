@@ -19,6 +19,8 @@ pub struct Inner {
     pub in_flight: Arc<Semaphore>,
     /// Connections sending a request body at once, counted apart from calls.
     pub body_readers: Arc<Semaphore>,
+    /// Streamed lists at once, each holding a database connection.
+    pub streams: Arc<Semaphore>,
     pub metrics: Arc<Metrics>,
     /// This process among others on one database: the owner of its
     /// `Idempotency-Key` claims.
@@ -37,9 +39,20 @@ impl AppState {
         let auth = Arc::new(Authenticator::new(&settings.auth));
         let in_flight = Arc::new(Semaphore::new(settings.limits.max_in_flight));
         let body_readers = Arc::new(Semaphore::new(settings.limits.max_body_readers));
+        let streams = Arc::new(Semaphore::new(settings.max_streams()));
         let metrics = Arc::new(Metrics::default());
         let instance = random_id();
-        Self(Arc::new(Inner { settings, db, auth, calls: Registry::new(), in_flight, body_readers, metrics, instance }))
+        Self(Arc::new(Inner {
+            settings,
+            db,
+            auth,
+            calls: Registry::new(),
+            in_flight,
+            body_readers,
+            streams,
+            metrics,
+            instance,
+        }))
     }
 }
 

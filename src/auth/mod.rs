@@ -117,33 +117,51 @@ impl Authenticator {
             return Err(ApiError::unauthorized());
         };
         let now = self.clock.now();
-        if let Some(secs) = self.throttle.blocked_for(&username, client, now) {
-            self.stats.throttled.fetch_add(1, Ordering::Relaxed);
-            return Err(ApiError::Unauthorized { retry_after: Some(secs) });
-        }
         // Read on every call, cached or not: it carries the current hash, which
         // is what ends a cached entry when the password changes.
         let login = store::auth::find_login(db, &username).await?;
         let key = self.cache.key(&username, &password);
         let hash = login.as_ref().map(|l| l.password_hash.as_str());
-        let verified = match hash {
-            Some(hash) if self.cache.hit(&key, hash, now) => self.count_hit(),
-            Some(hash) if self.cache.enabled() => {
-                let _guard = self.in_progress[usize::from(key[0]) % self.in_progress.len()].lock().await;
-                if self.cache.hit(&key, hash, now) {
-                    self.count_hit()
-                } else {
-                    self.verify_and_remember(key, Some(hash), password, now).await
-                }
+        // Credentials proven correct within the cache's lifetime pass without
+        // counting: failures sent by someone else for this username are no
+        // weapon against its owner.
+        let proven = hash.is_some_and(|hash| self.cache.hit(&key, hash, now));
+        let verified = if proven {
+            // Still, a person who probed for others' usernames waits out their window.
+            if let Some(secs) = self.throttle.probes_blocked_for(&username, now) {
+                self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                return Err(ApiError::Unauthorized { retry_after: Some(secs) });
             }
-            _ => self.verify_and_remember(key, hash, password, now).await,
+            self.count_hit()
+        } else {
+            // Concurrent first calls with one credential check it once: the
+            // others wait here and then find it proven.
+            let _guard = match hash {
+                Some(_) if self.cache.enabled() => {
+                    Some(self.in_progress[usize::from(key[0]) % self.in_progress.len()].lock().await)
+                }
+                _ => None,
+            };
+            if hash.is_some_and(|hash| self.cache.hit(&key, hash, now)) {
+                self.count_hit()
+            } else {
+                // Counted as it starts, so that guesses sent in parallel obey the
+                // limits exactly as guesses sent one after another.
+                if let Err(secs) = self.throttle.reserve(&username, client, now) {
+                    self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                    return Err(ApiError::Unauthorized { retry_after: Some(secs) });
+                }
+                let verified = self.verify_and_remember(key, hash, password, now).await;
+                if verified {
+                    self.throttle.succeeded(&username, client);
+                }
+                verified
+            }
         };
         let Some(login) = login.filter(|_| verified) else {
-            self.throttle.record_failure(&username, client, now);
             self.stats.failures.fetch_add(1, Ordering::Relaxed);
             return Err(ApiError::unauthorized());
         };
-        self.throttle.record_success(&username);
         Ok(Caller {
             person: login.person,
             username,

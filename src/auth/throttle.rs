@@ -52,6 +52,29 @@ impl<K: Eq + Hash + Clone> Counter<K> {
     fn reset(&self, key: &K) {
         self.windows.lock().expect("throttle lock").remove(key);
     }
+
+    /// Counts an attempt as it starts, unless `key` is over the limit now
+    /// (then the seconds to wait): checking and counting under one lock, so
+    /// that attempts made in parallel obey the limit as sequential ones do.
+    fn reserve(&self, key: &K, now: Duration, length: Duration) -> Result<(), u64> {
+        let windows = self.windows.lock().expect("throttle lock");
+        if let Some(window) = windows.get(key)
+            && window.ends > now
+            && window.failures >= self.limit
+        {
+            return Err(((window.ends - now).as_secs_f64().ceil() as u64).max(1));
+        }
+        drop(windows);
+        self.fail(key, now, length);
+        Ok(())
+    }
+
+    /// Takes back one attempt counted by [`Self::reserve`].
+    fn unreserve(&self, key: &K) {
+        if let Some(window) = self.windows.lock().expect("throttle lock").get_mut(key) {
+            window.failures = window.failures.saturating_sub(1);
+        }
+    }
 }
 
 pub struct Throttle {
@@ -100,6 +123,34 @@ impl Throttle {
     pub fn record_success(&self, username: &str) {
         self.usernames.reset(&username.to_string());
     }
+
+    /// Counts an attempt before its password is checked, or answers the
+    /// seconds to wait when the username or the address is over its limit.
+    /// Counted at the start, a failure needs nothing more; a success hands
+    /// the attempt back with [`Self::succeeded`].
+    pub fn reserve(&self, username: &str, address: IpAddr, now: Duration) -> Result<(), u64> {
+        let name = username.to_string();
+        if let Some(secs) = self.probes.blocked_for(&name, now) {
+            return Err(secs.max(1));
+        }
+        self.usernames.reserve(&name, now, self.window)?;
+        if let Err(secs) = self.addresses.reserve(&address, now, self.window) {
+            self.usernames.unreserve(&name);
+            return Err(secs);
+        }
+        Ok(())
+    }
+
+    /// Seconds to wait when `prober` has probed for others' usernames too often.
+    pub fn probes_blocked_for(&self, prober: &str, now: Duration) -> Option<u64> {
+        self.probes.blocked_for(&prober.to_string(), now).map(|secs| secs.max(1))
+    }
+
+    /// The attempt reserved for `username` from `address` was right.
+    pub fn succeeded(&self, username: &str, address: IpAddr) {
+        self.usernames.reset(&username.to_string());
+        self.addresses.unreserve(&address);
+    }
 }
 
 #[cfg(test)]
@@ -138,6 +189,21 @@ mod tests {
         throttle.record_success("mallory");
         throttle.record_probe("mallory", ADDR, Duration::ZERO);
         assert_eq!(throttle.blocked_for("mallory", ADDR, Duration::ZERO), Some(60));
+    }
+
+    #[test]
+    fn reservations_hold_the_limit_and_successes_hand_theirs_back() {
+        let throttle = Throttle::new(3, 100, Duration::from_secs(60));
+        for _ in 0..3 {
+            assert!(throttle.reserve("bob", ADDR, Duration::ZERO).is_ok());
+        }
+        assert_eq!(throttle.reserve("bob", ADDR, Duration::ZERO), Err(60));
+        let throttle = Throttle::new(3, 3, Duration::from_secs(60));
+        for _ in 0..10 {
+            throttle.reserve("alice", ADDR, Duration::ZERO).unwrap();
+            throttle.succeeded("alice", ADDR);
+        }
+        assert!(throttle.reserve("alice", ADDR, Duration::ZERO).is_ok(), "successes use up nothing");
     }
 
     #[test]

@@ -124,6 +124,8 @@ pub struct Ctx {
     pub count: bool,
     /// The `Idempotency-Key` claim a writing call acts under, if any.
     pub claim: Option<Claim>,
+    /// Streamed lists at once: a list takes a permit or answers 503.
+    pub streams: Arc<tokio::sync::Semaphore>,
 }
 
 /// An `Idempotency-Key` claim: the call's answer is stored in the same

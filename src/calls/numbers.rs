@@ -410,7 +410,12 @@ async fn answer_list(ctx: &Ctx, filter: NumberFilter, window: ListWindow) -> Cal
     if ctx.count {
         return Reply::data(&Count { count: store::numbers::count(&ctx.db, &filter).await? });
     }
-    Ok(Reply::Rows(store::numbers::stream(&ctx.db, &filter, &window).await?))
+    // A stream holds a database connection for as long as its client reads:
+    // only so many at once, so that logins and short calls keep theirs.
+    let Ok(permit) = ctx.streams.clone().try_acquire_owned() else {
+        return Err(ApiError::Overloaded);
+    };
+    Ok(Reply::Rows(store::numbers::stream(&ctx.db, &filter, &window, permit).await?))
 }
 
 async fn system_list(ctx: Ctx, SystemFilter(filter): SystemFilter) -> CallResult {

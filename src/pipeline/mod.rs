@@ -201,6 +201,7 @@ async fn admit_and_call(
         window: Default::default(),
         count: false,
         claim: ticket.as_ref().map(|ticket| Claim { key: ticket.claim().clone(), render: stored_form }),
+        streams: state.streams.clone(),
     };
     let secs = state.settings.limits.call_timeout_secs;
     // A panic in a handler is a 500 like any other fault, not a lost task.

@@ -482,7 +482,14 @@ const STREAM_CHUNK_BYTES: usize = 64 * 1024;
 /// and hands over chunks through a small channel, so neither the rows nor
 /// their JSON pile up in memory. A failure part-way ends the stream with an
 /// error, which ends the HTTP connection.
-pub async fn stream(db: &Db, filter: &NumberFilter, window: &ListWindow) -> Result<RowChunks, StoreError> {
+/// Streams the rows; `permit` (a slot among the streams allowed at once) is
+/// held until the last row is sent or the client is gone.
+pub async fn stream(
+    db: &Db,
+    filter: &NumberFilter,
+    window: &ListWindow,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) -> Result<RowChunks, StoreError> {
     let (clause, mut binds) = filter.clause(db);
     binds.push(Bind::Int(window.limit_or_all()));
     binds.push(Bind::Int(window.offset));
@@ -497,6 +504,7 @@ pub async fn stream(db: &Db, filter: &NumberFilter, window: &ListWindow) -> Resu
         ($conn:expr) => {{
             let mut conn = $conn;
             tokio::spawn(async move {
+                let _permit = permit;
                 let result: Result<(), sqlx::Error> = async {
                     let mut rows = bind_all!(sqlx::query_as::<_, NumberRow>(&sql), &binds).fetch(&mut *conn);
                     let mut chunk = Vec::with_capacity(STREAM_CHUNK_BYTES + 512);

@@ -142,3 +142,105 @@ both_databases! {
         Answer::from(response).await.expect_invalid(&[""]);
     }
 }
+
+both_databases! {
+    async fn guesses_in_parallel_obey_the_limit_of_guesses_in_sequence(backend) {
+        let app = TestApp::spawn_with(backend, |s| s.auth.max_failures = 10).await;
+        crate::tenancy::person(&app, "victim", 4, 1).await;
+        let guess = |i: usize| {
+            let app = &app;
+            async move { app.call_as("victim", &format!("wrong-guess-{i}"), "roles/list", &[]).await }
+        };
+        let answers = futures_util::future::join_all((0..200).map(guess)).await;
+        for answer in &answers {
+            answer.expect("401");
+        }
+        // A throttled attempt says when to come back; a checked one does not.
+        let checked = answers.iter().filter(|a| !a.headers.contains_key("retry-after")).count();
+        assert!(checked <= 10, "{checked} of 200 parallel guesses had their password checked");
+        // The right password, never proven before, waits like any other attempt.
+        app.call_as("victim", crate::tenancy::PW, "roles/list", &[]).await.expect("401");
+    }
+
+    async fn failures_sent_by_others_do_not_lock_out_a_proven_login(backend) {
+        let app = TestApp::spawn_with(backend, |s| s.auth.max_failures = 5).await;
+        // The system owner's script logs in: its credentials are proven.
+        app.admin("roles/list", &[]).await.expect("200");
+        // Someone sends wrong passwords for the same username until it is throttled.
+        for i in 0..8 {
+            app.call_as(ADMIN, &format!("not-it-{i}"), "roles/list", &[]).await.expect("401");
+        }
+        let throttled = app.call_as(ADMIN, "not-it-again", "roles/list", &[]).await;
+        assert!(throttled.expect("401").headers.contains_key("retry-after"));
+        // The owner's proven credentials still pass.
+        for _ in 0..3 {
+            app.admin("roles/list", &[]).await.expect("200");
+        }
+    }
+}
+
+both_databases! {
+    async fn streams_nobody_reads_cannot_take_the_pool(backend) {
+        let app = TestApp::spawn_with(backend, |s| {
+            s.database.max_connections = 16;
+            s.limits.body_write_timeout_secs = 2;
+        })
+        .await;
+        let customer = crate::tenancy::customer(&app, "Big", 1).await.to_string();
+        crate::tenancy::person(&app, "reader", 4, customer.parse().unwrap()).await;
+        app.admin("classes/create", &[("name", "c")]).await.expect("200");
+        app.admin("ingroups/create", &[("name", "i")]).await.expect("200");
+        let range = [("start", "7000000"), ("end", "7049999"), ("class", "1"), ("ingroup", "1"), ("customer", &customer)];
+        app.admin("numbers/system/create", &range).await.expect("200");
+        // Sixteen clients ask for the 50,000 numbers and never read a byte.
+        let request = format!(
+            "GET /api/json/numbers/list?auth_username=reader;auth_password={} HTTP/1.1\r\nHost: x\r\n\r\n",
+            crate::tenancy::PW
+        );
+        let mut silent = Vec::new();
+        for _ in 0..16 {
+            let mut stream = TcpStream::connect(app.addr).await.unwrap();
+            stream.write_all(request.as_bytes()).await.unwrap();
+            silent.push(stream);
+        }
+        // Meanwhile everyone else is served: the streams have only their share of the pool.
+        for _ in 0..20 {
+            app.admin("roles/list", &[]).await.expect("200");
+            app.admin("numbers/system/get", &[("number", "7000001")]).await.expect("200");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // Past the write timeout the server has cut the streaming clients off:
+        // one that now reads finds its connection ended. The others were
+        // refused at once (503) for want of a stream slot.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let (mut ended, mut refused) = (0, 0);
+        for mut stream in silent {
+            use tokio::io::AsyncReadExt;
+            let mut seen = Vec::new();
+            let mut buffer = vec![0u8; 1 << 20];
+            let outcome = tokio::time::timeout(Duration::from_secs(10), async {
+                loop {
+                    match stream.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return "ended",
+                        Ok(n) => seen.extend_from_slice(&buffer[..n]),
+                    }
+                    let text = String::from_utf8_lossy(&seen);
+                    if text.contains(r#""code":"503""#) && text.ends_with('}') {
+                        return "refused";
+                    }
+                }
+            })
+            .await;
+            match outcome {
+                Ok("ended") => ended += 1,
+                Ok(_) => refused += 1,
+                Err(_) => {}
+            }
+        }
+        assert!(ended >= 1, "no stream was cut off");
+        assert_eq!(ended + refused, 16, "a silent client kept its stream past the write timeout ({ended} ended, {refused} refused)");
+        // And the pool is whole again: the reader's own list answers in full.
+        let list = app.call_as("reader", crate::tenancy::PW, "numbers/list", &[("count", "1")]).await;
+        assert_eq!(list.data()["count"], 50_000);
+    }
+}
