@@ -94,6 +94,9 @@ pub struct AuthSettings {
     pub failure_window_secs: u64,
     /// Password hashes computed at once (each holds 19 MiB).
     pub max_concurrent_hashes: usize,
+    /// Addresses whose per-address failure window does not apply (a portal
+    /// relaying its customers' logins from one address).
+    pub trusted_clients: Vec<IpAddr>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -162,6 +165,7 @@ impl Default for AuthSettings {
             max_failures_per_ip: 50,
             failure_window_secs: 300,
             max_concurrent_hashes: 4,
+            trusted_clients: Vec::new(),
         }
     }
 }

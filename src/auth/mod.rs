@@ -72,10 +72,11 @@ impl Authenticator {
             passwords: Passwords::new(settings.max_concurrent_hashes),
             in_progress: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
             cache: CredentialCache::new(Duration::from_secs(settings.cache_ttl_secs), settings.cache_capacity),
-            throttle: Throttle::new(
+            throttle: Throttle::with_trusted(
                 settings.max_failures,
                 settings.max_failures_per_ip,
                 Duration::from_secs(settings.failure_window_secs),
+                settings.trusted_clients.clone(),
             ),
             clock: Clock::default(),
             stats: AuthStats::default(),

@@ -15,6 +15,8 @@ const MAX_TRACKED: usize = 100_000;
 struct Window {
     failures: u32,
     ends: Duration,
+    /// When the last attempt over the limit was let through (slowed, not refused).
+    last_slowed: Option<Duration>,
 }
 
 struct Counter<K> {
@@ -42,9 +44,10 @@ impl<K: Eq + Hash + Clone> Counter<K> {
                 return;
             }
         }
-        let window = windows.entry(key.clone()).or_insert(Window { failures: 0, ends: now + length });
+        let fresh = Window { failures: 0, ends: now + length, last_slowed: None };
+        let window = windows.entry(key.clone()).or_insert(fresh);
         if window.ends <= now {
-            *window = Window { failures: 0, ends: now + length };
+            *window = Window { failures: 0, ends: now + length, last_slowed: None };
         }
         window.failures += 1;
     }
@@ -57,12 +60,26 @@ impl<K: Eq + Hash + Clone> Counter<K> {
     /// (then the seconds to wait): checking and counting under one lock, so
     /// that attempts made in parallel obey the limit as sequential ones do.
     fn reserve(&self, key: &K, now: Duration, length: Duration) -> Result<(), u64> {
-        let windows = self.windows.lock().expect("throttle lock");
-        if let Some(window) = windows.get(key)
+        self.reserve_paced(key, now, length, None)
+    }
+
+    /// As [`Self::reserve`], but over the limit one attempt per `pace` is let
+    /// through instead of none: slowed down, not locked out.
+    fn reserve_paced(&self, key: &K, now: Duration, length: Duration, pace: Option<Duration>) -> Result<(), u64> {
+        let mut windows = self.windows.lock().expect("throttle lock");
+        if let Some(window) = windows.get_mut(key)
             && window.ends > now
             && window.failures >= self.limit
         {
-            return Err(((window.ends - now).as_secs_f64().ceil() as u64).max(1));
+            let wait = |until: Duration| ((until.saturating_sub(now)).as_secs_f64().ceil() as u64).max(1);
+            let Some(pace) = pace else { return Err(wait(window.ends)) };
+            let next = window.last_slowed.map_or(window.ends - length + pace, |last| last + pace);
+            if now < next {
+                return Err(wait(next.min(window.ends)));
+            }
+            window.last_slowed = Some(now);
+            window.failures += 1;
+            return Ok(());
         }
         drop(windows);
         self.fail(key, now, length);
@@ -79,6 +96,9 @@ impl<K: Eq + Hash + Clone> Counter<K> {
 
 pub struct Throttle {
     window: Duration,
+    /// Addresses whose per-address window does not apply (a portal relaying
+    /// its customers' logins from one address); per-username limits still do.
+    trusted: Vec<IpAddr>,
     usernames: Counter<String>,
     addresses: Counter<IpAddr>,
     /// Probes for other people's usernames ("already in use" answers), by the
@@ -89,8 +109,13 @@ pub struct Throttle {
 
 impl Throttle {
     pub fn new(max_per_username: u32, max_per_address: u32, window: Duration) -> Self {
+        Self::with_trusted(max_per_username, max_per_address, window, Vec::new())
+    }
+
+    pub fn with_trusted(max_per_username: u32, max_per_address: u32, window: Duration, trusted: Vec<IpAddr>) -> Self {
         Self {
             window,
+            trusted,
             usernames: Counter::new(max_per_username),
             addresses: Counter::new(max_per_address),
             probes: Counter::new(max_per_username),
@@ -133,7 +158,13 @@ impl Throttle {
         if let Some(secs) = self.probes.blocked_for(&name, now) {
             return Err(secs.max(1));
         }
-        self.usernames.reserve(&name, now, self.window)?;
+        // Over its limit, a username is slowed to one attempt per
+        // window/limit rather than locked out: its owner can still get in.
+        let pace = self.window / self.usernames.limit.max(1);
+        self.usernames.reserve_paced(&name, now, self.window, Some(pace))?;
+        if self.trusted.contains(&address) {
+            return Ok(());
+        }
         if let Err(secs) = self.addresses.reserve(&address, now, self.window) {
             self.usernames.unreserve(&name);
             return Err(secs);
@@ -149,7 +180,9 @@ impl Throttle {
     /// The attempt reserved for `username` from `address` was right.
     pub fn succeeded(&self, username: &str, address: IpAddr) {
         self.usernames.reset(&username.to_string());
-        self.addresses.unreserve(&address);
+        if !self.trusted.contains(&address) {
+            self.addresses.unreserve(&address);
+        }
     }
 }
 
@@ -197,13 +230,39 @@ mod tests {
         for _ in 0..3 {
             assert!(throttle.reserve("bob", ADDR, Duration::ZERO).is_ok());
         }
-        assert_eq!(throttle.reserve("bob", ADDR, Duration::ZERO), Err(60));
+        assert_eq!(throttle.reserve("bob", ADDR, Duration::ZERO), Err(20), "slowed to one per 20 s");
         let throttle = Throttle::new(3, 3, Duration::from_secs(60));
         for _ in 0..10 {
             throttle.reserve("alice", ADDR, Duration::ZERO).unwrap();
             throttle.succeeded("alice", ADDR);
         }
         assert!(throttle.reserve("alice", ADDR, Duration::ZERO).is_ok(), "successes use up nothing");
+    }
+
+    #[test]
+    fn a_username_over_its_limit_is_slowed_not_locked_out() {
+        // 3 per 60 s: over the limit, one attempt per 20 s.
+        let throttle = Throttle::new(3, 100, Duration::from_secs(60));
+        let at = Duration::from_secs;
+        for _ in 0..3 {
+            throttle.reserve("bob", ADDR, at(0)).unwrap();
+        }
+        assert_eq!(throttle.reserve("bob", ADDR, at(1)), Err(19));
+        assert!(throttle.reserve("bob", ADDR, at(20)).is_ok());
+        assert_eq!(throttle.reserve("bob", ADDR, at(21)), Err(19));
+        assert!(throttle.reserve("bob", ADDR, at(40)).is_ok());
+        assert!(throttle.reserve("bob", ADDR, at(61)).is_ok(), "a new window");
+    }
+
+    #[test]
+    fn trusted_addresses_skip_the_address_window_only() {
+        let throttle = Throttle::with_trusted(2, 2, Duration::from_secs(60), vec![ADDR]);
+        for i in 0..10 {
+            throttle.reserve(&format!("user{i}"), ADDR, Duration::ZERO).unwrap();
+        }
+        throttle.reserve("carol", ADDR, Duration::ZERO).unwrap();
+        throttle.reserve("carol", ADDR, Duration::ZERO).unwrap();
+        assert!(throttle.reserve("carol", ADDR, Duration::from_secs(1)).is_err());
     }
 
     #[test]

@@ -244,3 +244,48 @@ both_databases! {
         assert_eq!(list.data()["count"], 50_000);
     }
 }
+
+both_databases! {
+    async fn a_username_over_its_limit_is_slowed_not_locked_out(backend) {
+        // 3 failures per 60 s: then one checked attempt per 20 s.
+        let app = TestApp::spawn_with(backend, |s| {
+            s.auth.max_failures = 3;
+            s.auth.failure_window_secs = 60;
+        })
+        .await;
+        crate::tenancy::person(&app, "owner", 4, 1).await;
+        for i in 0..3 {
+            app.call_as("owner", &format!("guess-{i}"), "roles/list", &[]).await.expect("401");
+        }
+        let refused = app.call_as("owner", crate::tenancy::PW, "roles/list", &[]).await;
+        let wait: u64 = refused.expect("401").headers["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=20).contains(&wait), "{wait}");
+        // A third of the window later (not the whole window), the owner's attempt is checked.
+        app.state.auth.clock.advance(Duration::from_secs(21));
+        app.call_as("owner", crate::tenancy::PW, "roles/list", &[]).await.expect("200");
+    }
+
+    async fn a_trusted_portal_address_is_not_throttled_as_an_address(backend) {
+        let spawn = |trusted: bool| {
+            TestApp::spawn_with(backend, move |s| {
+                s.auth.max_failures_per_ip = 3;
+                if trusted {
+                    s.auth.trusted_clients = vec!["127.0.0.1".parse().unwrap()];
+                }
+            })
+        };
+        for trusted in [false, true] {
+            let app = spawn(trusted).await;
+            // A portal relays logins of many customers, some of them wrong.
+            for i in 0..4 {
+                app.call_as(&format!("customer-{i}"), "mistyped", "roles/list", &[]).await.expect("401");
+            }
+            let next = app.admin("roles/list", &[]).await;
+            if trusted {
+                next.expect("200");
+            } else {
+                assert!(next.expect("401").headers.contains_key("retry-after"), "the address window applies");
+            }
+        }
+    }
+}
