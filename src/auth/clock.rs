@@ -24,6 +24,13 @@ impl Clock {
         self.start.elapsed() + Duration::from_millis(self.skipped_ms.load(Ordering::Relaxed))
     }
 
+    /// Wall-clock seconds since the epoch, plus any time skipped: for windows
+    /// that several processes share through the database.
+    pub fn wall_secs(&self) -> i64 {
+        let epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        (epoch + Duration::from_millis(self.skipped_ms.load(Ordering::Relaxed))).as_secs() as i64
+    }
+
     /// Moves the clock forward (tests only).
     pub fn advance(&self, by: Duration) {
         self.skipped_ms.fetch_add(by.as_millis() as u64, Ordering::Relaxed);

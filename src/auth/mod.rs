@@ -18,7 +18,7 @@ use throttle::Throttle;
 use crate::domain::privilege::{self, Privileges};
 use crate::{
     base::ApiError,
-    store::{self, Db},
+    store::{self, Db, StoreError},
 };
 use password::Passwords;
 
@@ -64,6 +64,8 @@ pub struct Authenticator {
     pub throttle: Throttle,
     pub clock: Clock,
     pub stats: AuthStats,
+    /// The limits, for windows kept in PostgreSQL.
+    limits: crate::settings::AuthSettings,
 }
 
 impl Authenticator {
@@ -80,7 +82,81 @@ impl Authenticator {
             ),
             clock: Clock::default(),
             stats: AuthStats::default(),
+            limits: settings.clone(),
         }
+    }
+
+    /// Counts an attempt as it starts, or answers the seconds to wait. On
+    /// PostgreSQL the windows live in the database, so that every process on
+    /// it counts against the same limits; on SQLite (one process) in memory.
+    async fn reserve(
+        &self,
+        db: &Db,
+        username: &str,
+        client: IpAddr,
+        now: Duration,
+    ) -> Result<Result<(), u64>, StoreError> {
+        use store::throttle::{Limits, WindowKind};
+        let Db::Postgres(pool) = db else { return Ok(self.throttle.reserve(username, client, now)) };
+        let (wall, limits) = (self.clock.wall_secs(), &self.limits);
+        let length = limits.failure_window_secs as i64;
+        let max = i64::from(limits.max_failures.max(1));
+        if let Some(secs) = store::throttle::blocked_for(pool, WindowKind::Probe, username, wall, max).await? {
+            return Ok(Err(secs));
+        }
+        let by_name = Limits { limit: max, length, pace: (length / max).max(1) };
+        if let Err(secs) = store::throttle::reserve(pool, WindowKind::Username, username, wall, by_name).await? {
+            return Ok(Err(secs));
+        }
+        if limits.trusted_clients.contains(&client) {
+            return Ok(Ok(()));
+        }
+        let by_address = Limits { limit: i64::from(limits.max_failures_per_ip), length, pace: 0 };
+        if let Err(secs) =
+            store::throttle::reserve(pool, WindowKind::Address, &client.to_string(), wall, by_address).await?
+        {
+            store::throttle::unreserve(pool, WindowKind::Username, username).await?;
+            return Ok(Err(secs));
+        }
+        Ok(Ok(()))
+    }
+
+    /// The attempt reserved for `username` from `client` was right.
+    async fn succeeded(&self, db: &Db, username: &str, client: IpAddr) -> Result<(), StoreError> {
+        use store::throttle::WindowKind;
+        let Db::Postgres(pool) = db else {
+            self.throttle.succeeded(username, client);
+            return Ok(());
+        };
+        store::throttle::reset(pool, WindowKind::Username, username).await?;
+        if !self.limits.trusted_clients.contains(&client) {
+            store::throttle::unreserve(pool, WindowKind::Address, &client.to_string()).await?;
+        }
+        Ok(())
+    }
+
+    /// Seconds to wait when `prober` has probed for usernames too often.
+    async fn probes_blocked_for(&self, db: &Db, prober: &str, now: Duration) -> Result<Option<u64>, StoreError> {
+        let Db::Postgres(pool) = db else { return Ok(self.throttle.probes_blocked_for(prober, now)) };
+        let max = i64::from(self.limits.max_failures.max(1));
+        store::throttle::blocked_for(pool, store::throttle::WindowKind::Probe, prober, self.clock.wall_secs(), max)
+            .await
+    }
+
+    /// A person learnt that a username exists: counted against their own
+    /// window (and their address's) like a failed login.
+    pub async fn record_probe(&self, db: &Db, prober: &str, client: IpAddr) -> Result<(), StoreError> {
+        use store::throttle::WindowKind;
+        let Db::Postgres(pool) = db else {
+            self.throttle.record_probe(prober, client, self.clock.now());
+            return Ok(());
+        };
+        let (wall, length) = (self.clock.wall_secs(), self.limits.failure_window_secs as i64);
+        store::throttle::count(pool, WindowKind::Probe, prober, wall, length).await?;
+        if !self.limits.trusted_clients.contains(&client) {
+            store::throttle::count(pool, WindowKind::Address, &client.to_string(), wall, length).await?;
+        }
+        Ok(())
     }
 
     fn count_hit(&self) -> bool {
@@ -129,7 +205,7 @@ impl Authenticator {
         let proven = hash.is_some_and(|hash| self.cache.hit(&key, hash, now));
         let verified = if proven {
             // Still, a person who probed for others' usernames waits out their window.
-            if let Some(secs) = self.throttle.probes_blocked_for(&username, now) {
+            if let Some(secs) = self.probes_blocked_for(db, &username, now).await? {
                 self.stats.throttled.fetch_add(1, Ordering::Relaxed);
                 return Err(ApiError::Unauthorized { retry_after: Some(secs) });
             }
@@ -148,13 +224,13 @@ impl Authenticator {
             } else {
                 // Counted as it starts, so that guesses sent in parallel obey the
                 // limits exactly as guesses sent one after another.
-                if let Err(secs) = self.throttle.reserve(&username, client, now) {
+                if let Err(secs) = self.reserve(db, &username, client, now).await? {
                     self.stats.throttled.fetch_add(1, Ordering::Relaxed);
                     return Err(ApiError::Unauthorized { retry_after: Some(secs) });
                 }
                 let verified = self.verify_and_remember(key, hash, password, now).await;
                 if verified {
-                    self.throttle.succeeded(&username, client);
+                    self.succeeded(db, &username, client).await?;
                 }
                 verified
             }

@@ -164,7 +164,7 @@ async fn create(ctx: Ctx, new: PersonNew) -> CallResult {
     if let Err(ApiError::Invalid(fields)) = &outcome
         && fields.iter().any(|f| f.key == USERNAME.name)
     {
-        ctx.auth.throttle.record_probe(&ctx.caller()?.username, ctx.client, ctx.auth.clock.now());
+        ctx.auth.record_probe(&ctx.db, &ctx.caller()?.username, ctx.client).await?;
     }
     outcome
 }

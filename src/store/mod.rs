@@ -56,6 +56,7 @@ pub mod numbers;
 pub mod people;
 pub mod plans;
 pub mod roles;
+pub mod throttle;
 
 use std::{str::FromStr, time::Duration};
 

@@ -289,3 +289,30 @@ both_databases! {
         }
     }
 }
+
+/// Two processes on one PostgreSQL count failed logins against the same
+/// windows: an attacker spreading guesses over them gets no more attempts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failure_windows_hold_across_processes_on_postgres() {
+    if !postgres_enabled().await {
+        return;
+    }
+    let db = TestDb::new(Backend::Postgres).await;
+    let envs = [("SWITCHYARD_ADMIN_PASSWORD", "shared-Password-1"), ("SWITCHYARD_AUTH__MAX_FAILURES", "4")];
+    let one = Server::start(&db, &envs);
+    let two = Server::start(&db, &envs);
+    async fn guess(server: &Server, i: usize) -> Answer {
+        server.get("roles/list", &format!("auth_username=admin;auth_password=wrong-{i}")).await
+    }
+    // Two guesses on each process: four in all, the limit.
+    for i in 0..4 {
+        let server = if i % 2 == 0 { &one } else { &two };
+        let answer = guess(server, i).await;
+        assert!(!answer.expect("401").headers.contains_key("retry-after"), "guess {i} was not checked");
+    }
+    // Either process now slows the username down: the fifth guess is not checked.
+    for server in [&one, &two] {
+        let answer = guess(server, 99).await;
+        assert!(answer.expect("401").headers.contains_key("retry-after"), "a process kept its own count");
+    }
+}
