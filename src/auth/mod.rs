@@ -143,6 +143,15 @@ impl Authenticator {
             .await
     }
 
+    /// Forgets ended failure windows, in memory and (on PostgreSQL) in the database.
+    pub async fn purge_windows(&self, db: &Db) -> Result<(), StoreError> {
+        self.throttle.purge(self.clock.now());
+        if let Db::Postgres(pool) = db {
+            store::throttle::purge(pool, self.clock.wall_secs()).await?;
+        }
+        Ok(())
+    }
+
     /// A person learnt that a username exists: counted against their own
     /// window (and their address's) like a failed login.
     pub async fn record_probe(&self, db: &Db, prober: &str, client: IpAddr) -> Result<(), StoreError> {
@@ -193,6 +202,12 @@ impl Authenticator {
         let Some(Credentials { username, password }) = credentials else {
             return Err(ApiError::unauthorized());
         };
+        // A username that could never be valid names nobody: refused before
+        // it is looked up or counted, so that it costs no window memory.
+        if check_username(&username).is_err() {
+            self.stats.failures.fetch_add(1, Ordering::Relaxed);
+            return Err(ApiError::unauthorized());
+        }
         let now = self.clock.now();
         // Read on every call, cached or not: it carries the current hash, which
         // is what ends a cached entry when the password changes.

@@ -52,6 +52,10 @@ impl<K: Eq + Hash + Clone> Counter<K> {
         window.failures += 1;
     }
 
+    fn purge(&self, now: Duration) {
+        self.windows.lock().expect("throttle lock").retain(|_, w| w.ends > now);
+    }
+
     fn reset(&self, key: &K) {
         self.windows.lock().expect("throttle lock").remove(key);
     }
@@ -94,17 +98,23 @@ impl<K: Eq + Hash + Clone> Counter<K> {
     }
 }
 
+/// A username as a window knows it: a hash of fixed size.
+type NameKey = u64;
+
 pub struct Throttle {
     window: Duration,
     /// Addresses whose per-address window does not apply (a portal relaying
     /// its customers' logins from one address); per-username limits still do.
     trusted: Vec<IpAddr>,
-    usernames: Counter<String>,
+    usernames: Counter<NameKey>,
     addresses: Counter<IpAddr>,
     /// Probes for other people's usernames ("already in use" answers), by the
     /// person who made them. A successful login does not clear these: the
     /// probes are made by a person who is logged in.
-    probes: Counter<String>,
+    probes: Counter<NameKey>,
+    /// Keys usernames by a fixed-size hash, so that what a window costs does
+    /// not grow with what a client sends.
+    hasher: std::hash::RandomState,
 }
 
 impl Throttle {
@@ -119,14 +129,27 @@ impl Throttle {
             usernames: Counter::new(max_per_username),
             addresses: Counter::new(max_per_address),
             probes: Counter::new(max_per_username),
+            hasher: std::hash::RandomState::new(),
         }
+    }
+
+    fn key(&self, username: &str) -> NameKey {
+        std::hash::BuildHasher::hash_one(&self.hasher, username)
+    }
+
+    /// Forgets every window that has ended: run on a timer, so that a flood of
+    /// names leaves nothing behind once its windows are over.
+    pub fn purge(&self, now: Duration) {
+        self.usernames.purge(now);
+        self.probes.purge(now);
+        self.addresses.purge(now);
     }
 
     /// Seconds to wait, when this username or address has failed too often.
     pub fn blocked_for(&self, username: &str, address: IpAddr, now: Duration) -> Option<u64> {
-        let username = username.to_string();
-        let by_name = self.usernames.blocked_for(&username, now);
-        let by_probes = self.probes.blocked_for(&username, now);
+        let name = self.key(username);
+        let by_name = self.usernames.blocked_for(&name, now);
+        let by_probes = self.probes.blocked_for(&name, now);
         let by_address = self.addresses.blocked_for(&address, now);
         by_name.max(by_probes).max(by_address).map(|secs| secs.max(1))
     }
@@ -135,18 +158,18 @@ impl Throttle {
     /// against their own window like a failed login, and not cleared by their
     /// next successful one, so that usernames cannot be enumerated unthrottled.
     pub fn record_probe(&self, prober: &str, address: IpAddr, now: Duration) {
-        self.probes.fail(&prober.to_string(), now, self.window);
+        self.probes.fail(&self.key(prober), now, self.window);
         self.addresses.fail(&address, now, self.window);
     }
 
     pub fn record_failure(&self, username: &str, address: IpAddr, now: Duration) {
-        self.usernames.fail(&username.to_string(), now, self.window);
+        self.usernames.fail(&self.key(username), now, self.window);
         self.addresses.fail(&address, now, self.window);
     }
 
     /// A success clears the username's count (not the address's).
     pub fn record_success(&self, username: &str) {
-        self.usernames.reset(&username.to_string());
+        self.usernames.reset(&self.key(username));
     }
 
     /// Counts an attempt before its password is checked, or answers the
@@ -154,7 +177,7 @@ impl Throttle {
     /// Counted at the start, a failure needs nothing more; a success hands
     /// the attempt back with [`Self::succeeded`].
     pub fn reserve(&self, username: &str, address: IpAddr, now: Duration) -> Result<(), u64> {
-        let name = username.to_string();
+        let name = self.key(username);
         if let Some(secs) = self.probes.blocked_for(&name, now) {
             return Err(secs.max(1));
         }
@@ -174,12 +197,12 @@ impl Throttle {
 
     /// Seconds to wait when `prober` has probed for others' usernames too often.
     pub fn probes_blocked_for(&self, prober: &str, now: Duration) -> Option<u64> {
-        self.probes.blocked_for(&prober.to_string(), now).map(|secs| secs.max(1))
+        self.probes.blocked_for(&self.key(prober), now).map(|secs| secs.max(1))
     }
 
     /// The attempt reserved for `username` from `address` was right.
     pub fn succeeded(&self, username: &str, address: IpAddr) {
-        self.usernames.reset(&username.to_string());
+        self.usernames.reset(&self.key(username));
         if !self.trusted.contains(&address) {
             self.addresses.unreserve(&address);
         }
@@ -263,6 +286,20 @@ mod tests {
         throttle.reserve("carol", ADDR, Duration::ZERO).unwrap();
         throttle.reserve("carol", ADDR, Duration::ZERO).unwrap();
         assert!(throttle.reserve("carol", ADDR, Duration::from_secs(1)).is_err());
+    }
+
+    #[test]
+    fn ended_windows_are_purged() {
+        let throttle = Throttle::new(3, 3, Duration::from_secs(60));
+        for i in 0..1000 {
+            throttle.record_failure(&format!("user{i}"), ADDR, Duration::ZERO);
+        }
+        assert_eq!(throttle.usernames.windows.lock().unwrap().len(), 1000);
+        throttle.purge(Duration::from_secs(30));
+        assert_eq!(throttle.usernames.windows.lock().unwrap().len(), 1000, "live windows stay");
+        throttle.purge(Duration::from_secs(61));
+        assert_eq!(throttle.usernames.windows.lock().unwrap().len(), 0);
+        assert_eq!(throttle.addresses.windows.lock().unwrap().len(), 0);
     }
 
     #[test]

@@ -161,8 +161,8 @@ pub async fn finish(state: &AppState, ticket: Ticket, response: Response) -> Res
     Response::from_parts(parts, Body::from(bytes))
 }
 
-/// Deletes expired keys every `limits.idempotency_purge_secs`, for as long as
-/// the server runs.
+/// Deletes expired keys and ended failure windows every
+/// `limits.idempotency_purge_secs`, for as long as the server runs.
 pub async fn purge_expired(state: AppState) {
     let every = Duration::from_secs(state.settings.limits.idempotency_purge_secs);
     loop {
@@ -171,6 +171,10 @@ pub async fn purge_expired(state: AppState) {
             Ok(0) => {}
             Ok(gone) => tracing::debug!(gone, "expired Idempotency-Keys deleted"),
             Err(err) => tracing::warn!(%err, "could not delete expired Idempotency-Keys"),
+        }
+        // Ended failure windows go on the same beat.
+        if let Err(err) = state.auth.purge_windows(&state.db).await {
+            tracing::warn!(%err, "could not delete ended failure windows");
         }
     }
 }

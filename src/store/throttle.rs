@@ -121,3 +121,8 @@ pub async fn reset(pool: &PgPool, kind: WindowKind, key: &str) -> Result<(), Sto
         .await?;
     Ok(())
 }
+
+/// Deletes every window that has ended.
+pub async fn purge(pool: &PgPool, now: i64) -> Result<u64, StoreError> {
+    Ok(sqlx::query("DELETE FROM auth_windows WHERE ends <= $1").bind(now).execute(pool).await?.rows_affected())
+}

@@ -316,3 +316,17 @@ async fn failure_windows_hold_across_processes_on_postgres() {
         assert!(answer.expect("401").headers.contains_key("retry-after"), "a process kept its own count");
     }
 }
+
+both_databases! {
+    async fn usernames_that_could_never_be_valid_are_not_counted(backend) {
+        let app = TestApp::spawn_with(backend, |s| s.auth.max_failures_per_ip = 5).await;
+        // Names no person can have (too long, or with characters no username
+        // holds): refused, but neither remembered nor counted against the address.
+        for i in 0..20 {
+            let name = if i % 2 == 0 { format!("{}{i}", "x".repeat(70)) } else { format!("no such name {i}") };
+            let answer = app.call_as(&name, "whatever", "roles/list", &[]).await;
+            assert!(!answer.expect("401").headers.contains_key("retry-after"));
+        }
+        app.admin("roles/list", &[]).await.expect("200");
+    }
+}
