@@ -104,21 +104,20 @@ impl Authenticator {
         if let Some(secs) = store::throttle::blocked_for(pool, WindowKind::Probe, username, wall, max).await? {
             return Ok(Err(secs));
         }
+        // The address first: a client over its own limit is refused before it
+        // can touch a username's window (or take the slowed attempt its owner
+        // is waiting for). An attempt refused by the username still counts
+        // against its address.
+        if !limits.trusted_clients.contains(&client) {
+            let by_address = Limits { limit: i64::from(limits.max_failures_per_ip), length, pace: 0 };
+            if let Err(secs) =
+                store::throttle::reserve(pool, WindowKind::Address, &client.to_string(), wall, by_address).await?
+            {
+                return Ok(Err(secs));
+            }
+        }
         let by_name = Limits { limit: max, length, pace: (length / max).max(1) };
-        if let Err(secs) = store::throttle::reserve(pool, WindowKind::Username, username, wall, by_name).await? {
-            return Ok(Err(secs));
-        }
-        if limits.trusted_clients.contains(&client) {
-            return Ok(Ok(()));
-        }
-        let by_address = Limits { limit: i64::from(limits.max_failures_per_ip), length, pace: 0 };
-        if let Err(secs) =
-            store::throttle::reserve(pool, WindowKind::Address, &client.to_string(), wall, by_address).await?
-        {
-            store::throttle::unreserve(pool, WindowKind::Username, username).await?;
-            return Ok(Err(secs));
-        }
-        Ok(Ok(()))
+        store::throttle::reserve(pool, WindowKind::Username, username, wall, by_name).await
     }
 
     /// The attempt reserved for `username` from `client` was right.

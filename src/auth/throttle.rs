@@ -181,17 +181,18 @@ impl Throttle {
         if let Some(secs) = self.probes.blocked_for(&name, now) {
             return Err(secs.max(1));
         }
+        // The address first: a client over its own limit is refused before it
+        // can touch a username's window (or take the slowed attempt its owner
+        // is waiting for).
+        let trusted = self.trusted.contains(&address);
+        if !trusted {
+            self.addresses.reserve(&address, now, self.window)?;
+        }
         // Over its limit, a username is slowed to one attempt per
         // window/limit rather than locked out: its owner can still get in.
+        // An attempt refused here still counts against its address.
         let pace = self.window / self.usernames.limit.max(1);
         self.usernames.reserve_paced(&name, now, self.window, Some(pace))?;
-        if self.trusted.contains(&address) {
-            return Ok(());
-        }
-        if let Err(secs) = self.addresses.reserve(&address, now, self.window) {
-            self.usernames.unreserve(&name);
-            return Err(secs);
-        }
         Ok(())
     }
 

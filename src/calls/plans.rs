@@ -111,10 +111,17 @@ impl<'a> LimitView<'a> {
     }
 }
 
-/// Whose plans `caller` may see and change: every plan with `system` held
-/// with full access, else those owned in the tree below their customer.
+/// Whose plans `caller` may see and change, from privileges held with full
+/// access only (as every write): every plan with `system`, those owned in the
+/// tree below their customer with `wholesale`, else their own customer's.
 pub fn plan_scope(caller: &Caller) -> PlanScope {
-    if caller.privileges.has_full(Privilege::System) { PlanScope::All } else { PlanScope::Of(caller.customer) }
+    if caller.privileges.has_full(Privilege::System) {
+        PlanScope::All
+    } else if caller.privileges.has_full(Privilege::Wholesale) {
+        PlanScope::Tree(caller.customer)
+    } else {
+        PlanScope::Own(caller.customer)
+    }
 }
 
 struct PlanNew {

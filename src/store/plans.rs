@@ -60,12 +60,26 @@ pub async fn create(tx: &mut Tx, name: &str, owner: i64) -> Result<i64, StoreErr
 }
 
 /// Whose plans a person may see and change: everyone's (the operator,
-/// `system` with full access), or those of the tree below their customer.
+/// `system` with full access), those of the tree below their customer
+/// (`wholesale` with full access), or their own customer's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlanScope {
     All,
-    /// A person of this customer.
-    Of(i64),
+    /// A person of this customer who acts in its subtree.
+    Tree(i64),
+    /// A person of this customer who acts in it alone.
+    Own(i64),
+}
+
+impl PlanScope {
+    /// The caller's customer, and the condition on a plan's owner.
+    fn reach(self) -> Option<(i64, &'static str)> {
+        match self {
+            Self::All => None,
+            Self::Tree(customer) => Some((customer, "customer IN (SELECT id FROM down)")),
+            Self::Own(customer) => Some((customer, "customer = $1")),
+        }
+    }
 }
 
 /// The customers above `$1` (itself included) with their plans, and `$1`'s
@@ -77,14 +91,17 @@ const TREE: &str = "WITH RECURSIVE up(id, parent, plan) AS ( \
        SELECT id FROM customers WHERE id = $1 \
        UNION ALL SELECT c.id FROM customers c JOIN down ON c.parent = down.id) ";
 
-/// Plans owned in the subtree of `$1` that govern neither `$1` nor a customer above it.
-const CHANGEABLE: &str = "customer IN (SELECT id FROM down) AND id NOT IN (SELECT plan FROM up)";
+/// Plans owned where the person reaches (`owned`) that govern neither `$1`
+/// nor a customer above it.
+fn changeable(owned: &str) -> String {
+    format!("{owned} AND id NOT IN (SELECT plan FROM up)")
+}
 
 /// Whether a person in `scope` may change `plan`. A plan they may not change
 /// is answered as one that does not exist.
 pub async fn may_change(db: &Db, scope: PlanScope, plan: i64) -> Result<bool, StoreError> {
-    let PlanScope::Of(customer) = scope else { return exists(db, plan).await };
-    let sql = format!("{TREE} SELECT id FROM plans WHERE id = $2 AND {CHANGEABLE}");
+    let Some((customer, owned)) = scope.reach() else { return exists(db, plan).await };
+    let sql = format!("{TREE} SELECT id FROM plans WHERE id = $2 AND {}", changeable(owned));
     let found: Option<i64> =
         on_read!(db, |pool| sqlx::query_scalar(&sql).bind(customer).bind(plan).fetch_optional(pool).await)?;
     Ok(found.is_some())
@@ -93,7 +110,7 @@ pub async fn may_change(db: &Db, scope: PlanScope, plan: i64) -> Result<bool, St
 /// Whether a person in `scope` may give `plan` to a customer: a plan owned by
 /// their own customer or one above it.
 pub async fn may_use(db: &Db, scope: PlanScope, plan: i64) -> Result<bool, StoreError> {
-    let PlanScope::Of(customer) = scope else { return exists(db, plan).await };
+    let Some((customer, _)) = scope.reach() else { return exists(db, plan).await };
     let sql = format!("{TREE} SELECT id FROM plans WHERE id = $2 AND customer IN (SELECT id FROM up)");
     let found: Option<i64> =
         on_read!(db, |pool| sqlx::query_scalar(&sql).bind(customer).bind(plan).fetch_optional(pool).await)?;
@@ -102,11 +119,12 @@ pub async fn may_use(db: &Db, scope: PlanScope, plan: i64) -> Result<bool, Store
 
 /// The plans a person in `scope` may change, and the plan of their own customer.
 fn listed(scope: PlanScope, select: &str, tail: &str) -> (String, i64) {
-    match scope {
-        PlanScope::All => (format!("{TREE} SELECT {select} FROM plans WHERE $1 = 0 {tail}"), 0),
-        PlanScope::Of(customer) => (
+    match scope.reach() {
+        None => (format!("{TREE} SELECT {select} FROM plans WHERE $1 = 0 {tail}"), 0),
+        Some((customer, owned)) => (
             format!(
-                "{TREE} SELECT {select} FROM plans WHERE ({CHANGEABLE}) OR id = (SELECT plan FROM up WHERE id = $1) {tail}"
+                "{TREE} SELECT {select} FROM plans WHERE ({}) OR id = (SELECT plan FROM up WHERE id = $1) {tail}",
+                changeable(owned)
             ),
             customer,
         ),

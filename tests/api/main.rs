@@ -17,4 +17,5 @@ mod schema;
 mod security;
 mod tenancy;
 mod tenant_safety;
+mod throttle_and_plans;
 mod wire;
