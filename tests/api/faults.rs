@@ -17,6 +17,19 @@ fn pg_bin() -> Option<PathBuf> {
     versions.into_iter().rev().find(|bin| bin.join("initdb").exists())
 }
 
+/// The server binaries for a test that starts a cluster of its own; without
+/// them the test is skipped, visibly, and under CI=true it fails.
+fn pg_bin_or_skip(test: &str) -> Option<PathBuf> {
+    let bin = pg_bin();
+    if bin.is_none() {
+        let required = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+        assert!(!required, "PostgreSQL server binaries are required for {test} under CI=true");
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "*** no PostgreSQL binaries: {test} is SKIPPED ***");
+    }
+    bin
+}
+
 /// Runs a PostgreSQL tool as the postgres user (initdb refuses root).
 fn as_postgres(bin: &Path, tool: &str, args: &[&str]) {
     let status = Command::new("runuser")
@@ -88,13 +101,7 @@ impl Drop for Cluster {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_restart_is_503_then_service_again() {
-    let required = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-    let Some(bin) = pg_bin() else {
-        assert!(!required, "PostgreSQL server binaries are required for the fault test under CI=true");
-        use std::io::Write;
-        let _ = writeln!(std::io::stderr(), "*** no PostgreSQL binaries: the database fault test is SKIPPED ***");
-        return;
-    };
+    let Some(bin) = pg_bin_or_skip("the database fault test") else { return };
     let cluster = tokio::task::spawn_blocking(move || Cluster::create(bin)).await.unwrap();
     let url = cluster.url.clone();
     let app = TestApp::spawn_with(Backend::Sqlite, |s| {
@@ -188,13 +195,7 @@ fn make_ca(dir: &Path, name: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_over_tls_verifies_the_server() {
-    let required = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-    let Some(bin) = pg_bin() else {
-        assert!(!required, "PostgreSQL server binaries are required for the TLS test under CI=true");
-        use std::io::Write;
-        let _ = writeln!(std::io::stderr(), "*** no PostgreSQL binaries: the TLS test is SKIPPED ***");
-        return;
-    };
+    let Some(bin) = pg_bin_or_skip("the TLS test") else { return };
     // A cluster that accepts only TLS connections, with a certificate for
     // 127.0.0.1 signed by a CA of the test's own.
     let certs = tempfile::tempdir().unwrap();

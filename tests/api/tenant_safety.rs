@@ -159,19 +159,7 @@ both_databases! {
 /// The binary with `envs`, started on a fresh database: whether it kept
 /// running for a moment, and what it wrote.
 fn serve_briefly(db: &TestDb, envs: &[(&str, &str)]) -> (bool, String) {
-    use std::process::{Command, Stdio};
-    let mut command = Command::new(env!("CARGO_BIN_EXE_switchyard"));
-    command
-        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &db.url])
-        .current_dir(db.dir.path())
-        .env_remove("SWITCHYARD_ADMIN_PASSWORD")
-        .env("SWITCHYARD_ADMIN_PASSWORD_FILE", db.dir.path().join("admin-password.txt"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (key, value) in envs {
-        command.env(key, value);
-    }
+    let mut command = serve_command(db, envs);
     let mut child = command.spawn().unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let running = loop {

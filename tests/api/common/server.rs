@@ -20,21 +20,26 @@ pub struct Server {
     pub base: String,
 }
 
+/// `switchyard serve` on `db`, on a free port, with `envs`, its output piped.
+pub fn serve_command(db: &TestDb, envs: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &db.url])
+        .current_dir(db.dir.path())
+        .env_remove("SWITCHYARD_ADMIN_PASSWORD")
+        .env("SWITCHYARD_ADMIN_PASSWORD_FILE", db.dir.path().join("admin-password.txt"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, value) in envs {
+        command.env(key, value);
+    }
+    command
+}
+
 impl Server {
     pub fn start(db: &TestDb, envs: &[(&str, &str)]) -> Self {
-        let mut command = Command::new(BIN);
-        command
-            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &db.url])
-            .current_dir(db.dir.path())
-            .env_remove("SWITCHYARD_ADMIN_PASSWORD")
-            .env("SWITCHYARD_ADMIN_PASSWORD_FILE", db.dir.path().join("admin-password.txt"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (key, value) in envs {
-            command.env(key, value);
-        }
-        let mut child = command.spawn().expect("the binary starts");
+        let mut child = serve_command(db, envs).spawn().expect("the binary starts");
         let lines = Arc::new(Mutex::new(Vec::new()));
         for stream in [
             Box::new(child.stderr.take().unwrap()) as Box<dyn std::io::Read + Send>,
