@@ -1,5 +1,5 @@
 //! The API's description, generated from the same call registry that
-//! dispatch uses, so it cannot drift from what runs: an OpenAPI 3.1 document
+//! the pipeline uses, so it cannot drift from what runs: an OpenAPI 3.1 document
 //! (`/api/openapi.json`) and a readable HTML reference built from that
 //! document (`/api/docs`), with no external assets.
 
