@@ -126,6 +126,10 @@ pub struct Ctx {
     pub claim: Option<Claim>,
     /// Streamed lists at once: a list takes a permit or answers 503.
     pub streams: Arc<tokio::sync::Semaphore>,
+    /// Set when the call's transaction starts to commit: from then on the call
+    /// timeout waits for the outcome instead of cancelling, since a commit
+    /// under way may already have taken effect.
+    pub committing: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// An `Idempotency-Key` claim: the call's answer is stored in the same

@@ -370,6 +370,7 @@ async fn create(ctx: Ctx, new: NumbersNew) -> CallResult {
         charge: new.charge,
         person: caller.person,
         audit: audit_entry(&ctx)?,
+        committing: ctx.committing.clone(),
         claim: ctx.claim.as_ref().map(|claim| {
             let render = claim.render;
             let answer: AnswerFor = Box::new(move |count| {

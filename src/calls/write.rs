@@ -66,6 +66,7 @@ pub async fn in_transaction(ctx: &Ctx, act: impl AsyncFnOnce(&mut Tx) -> CallRes
         tx.rollback().await?;
         return Err(ApiError::Superseded);
     }
+    ctx.committing.store(true, std::sync::atomic::Ordering::SeqCst);
     tx.commit().await?;
     Ok(reply)
 }

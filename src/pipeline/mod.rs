@@ -188,6 +188,7 @@ async fn admit_and_call(
             }
         }
     }
+    let committing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let ctx = Ctx {
         db: state.db.clone(),
         caller: caller.clone(),
@@ -202,15 +203,20 @@ async fn admit_and_call(
         count: false,
         claim: ticket.as_ref().map(|ticket| Claim { key: ticket.claim().clone(), render: stored_form }),
         streams: state.streams.clone(),
+        committing: committing.clone(),
     };
     let secs = state.settings.limits.call_timeout_secs;
     // A panic in a handler is a 500 like any other fault, not a lost task.
     let handler = AssertUnwindSafe((spec.handler)(ctx)).catch_unwind();
     let call = async {
-        match tokio::time::timeout(Duration::from_secs(secs), handler).await {
-            Ok(Ok(outcome)) => outcome,
-            Ok(Err(_panic)) => Err(ApiError::internal(format_args!("call {} panicked", spec.name))),
-            // Dropping the handler rolls its transaction back.
+        let panicked = |_| Err(ApiError::internal(format_args!("call {} panicked", spec.name)));
+        tokio::pin!(handler);
+        match tokio::time::timeout(Duration::from_secs(secs), &mut handler).await {
+            Ok(outcome) => outcome.unwrap_or_else(panicked),
+            // A commit under way may already have taken effect: its outcome,
+            // not a guess, is the answer.
+            Err(_) if committing.load(std::sync::atomic::Ordering::SeqCst) => handler.await.unwrap_or_else(panicked),
+            // Dropping the handler before its commit rolls its transaction back.
             Err(_) => Err(ApiError::TimedOut(secs)),
         }
     };

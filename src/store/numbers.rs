@@ -62,6 +62,8 @@ pub struct NewNumbers {
     /// Under an `Idempotency-Key`: the claim, and the stored form of the
     /// answer for a count; written in the same transaction as the numbers.
     pub claim: Option<(ClaimRef, AnswerFor)>,
+    /// Set just before COMMIT: the call's timeout then waits for the outcome.
+    pub committing: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The stored form (HTTP status, body) of the answer for a count of numbers added.
@@ -227,6 +229,7 @@ async fn add_postgres(mut session: Exclusive, new: &NewNumbers) -> Result<Added,
         session.release();
         return Err(StoreError::Superseded);
     }
+    new.committing.store(true, std::sync::atomic::Ordering::SeqCst);
     sqlx::query("COMMIT").execute(&mut *conn).await?;
     session.release();
     Ok(Added::Count { count: added, batch })
@@ -319,6 +322,7 @@ async fn add_sqlite(db: &Db, new: &NewNumbers) -> Result<Added, StoreError> {
     {
         return Err(StoreError::Superseded);
     }
+    new.committing.store(true, std::sync::atomic::Ordering::SeqCst);
     tx.commit().await?;
     Ok(Added::Count { count: added, batch })
 }
