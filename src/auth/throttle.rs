@@ -146,7 +146,10 @@ impl Throttle {
     }
 
     /// Seconds to wait, when this username or address has failed too often.
-    pub fn blocked_for(&self, username: &str, address: IpAddr, now: Duration) -> Option<u64> {
+    /// Logins go through [`Self::reserve`]; this and the two below let the
+    /// unit tests look into and fill the windows directly.
+    #[cfg(test)]
+    fn blocked_for(&self, username: &str, address: IpAddr, now: Duration) -> Option<u64> {
         let name = self.key(username);
         let by_name = self.usernames.blocked_for(&name, now);
         let by_probes = self.probes.blocked_for(&name, now);
@@ -162,13 +165,15 @@ impl Throttle {
         self.addresses.fail(&address, now, self.window);
     }
 
-    pub fn record_failure(&self, username: &str, address: IpAddr, now: Duration) {
+    #[cfg(test)]
+    fn record_failure(&self, username: &str, address: IpAddr, now: Duration) {
         self.usernames.fail(&self.key(username), now, self.window);
         self.addresses.fail(&address, now, self.window);
     }
 
     /// A success clears the username's count (not the address's).
-    pub fn record_success(&self, username: &str) {
+    #[cfg(test)]
+    fn record_success(&self, username: &str) {
         self.usernames.reset(&self.key(username));
     }
 

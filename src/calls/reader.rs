@@ -67,11 +67,7 @@ impl<'a> Reader<'a> {
         !self.faulty.contains(key)
     }
 
-    /// Whether the parameter was sent at all (possibly empty).
-    pub fn is_given<T>(&self, param: &Param<T>) -> bool {
-        self.is_given_name(param.name)
-    }
-
+    /// Whether a parameter of this name was sent at all (possibly empty).
     pub fn is_given_name(&self, name: &str) -> bool {
         self.params.get(name).is_some()
     }
