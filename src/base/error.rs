@@ -37,6 +37,9 @@ pub enum ApiError {
     PlanForbids,
     #[error("not found")]
     NotFound,
+    /// Not found, in the words Enswitch uses for that kind of object.
+    #[error("not found: {0}")]
+    NotFoundNamed(&'static str),
     #[error("too many calls in flight")]
     Overloaded,
     #[error("database unavailable: {0}")]
@@ -69,7 +72,7 @@ impl ApiError {
     /// The envelope code.
     pub fn code(&self) -> u16 {
         match self {
-            Self::UnknownCall | Self::NotFound => 404,
+            Self::UnknownCall | Self::NotFound | Self::NotFoundNamed(_) => 404,
             Self::MethodNotAllowed => 405,
             Self::PayloadTooLarge => 413,
             Self::Invalid(_) => 400,

@@ -11,21 +11,25 @@ use super::{
         common::{CUSTOMER, DESCRIPTION},
         parse,
     },
+    routing::{
+        self, DNUMBER_KEPT, DTYPE_KEPT, FAX_DETECT, FAX_DNUMBER, FAX_DTYPE, Itself, LANGUAGE, MAXIMUM_SECONDS,
+        MUSIC_CLASS, Named, OWNER, PASSWORD, RECORDGROUP, RINGTONE, ROUTING, RouteView, SCREEN, SNAME, SNAME_ACTION,
+        check_destination, check_fax, check_references, hold_references, in_range, route_fields, route_view,
+    },
     write::in_transaction,
 };
 use crate::{
     base::{ApiError, Count, Reply},
     domain::privilege::Privilege,
     domain::{
-        CodeSort, FeatureCode, Routing, SnameAction, TextDtype,
-        destination::{Destination, DestinationType, is_digits},
-        parse_language, parse_ringtone,
+        CodeSort, FeatureCode, SnameAction, TextDtype,
+        destination::{Destination, DestinationType},
     },
     store::{
         self, StoreError,
         codes::{CodeRecord, InsertError},
-        groups::{MUSIC, RECORD_GROUPS, TIME_GROUPS},
         plans::Feature,
+        references::Reference,
     },
 };
 
@@ -45,18 +49,6 @@ const DNUMBER: Param<String> = Param {
     absent: Absent::RequiredMayBeEmpty,
     parse: parse::text,
 };
-const DTYPE_KEPT: Param<DestinationType> =
-    Param::decided("dtype", Kind::Text, "Unchanged.", "Destination type.", |v| {
-        parse::with(DestinationType::call_type(v))
-    });
-const DNUMBER_KEPT: Param<String> = Param::decided(
-    "dnumber",
-    Kind::Text,
-    "Unchanged.",
-    "Destination number, valid for the destination type.",
-    parse::text,
-);
-
 const DIRECT: Param<bool> = Param::with_default(
     "direct",
     Kind::Flag,
@@ -64,57 +56,8 @@ const DIRECT: Param<bool> = Param::with_default(
     "1 to allow callers to enter feature code in IVRs and attendant, 0 not to.",
     parse::flag,
 );
-const FAX_DETECT: Param<bool> =
-    Param::with_default("fax_detect", Kind::Flag, false, "1 to detect faxes, 0 not to.", parse::flag);
-const FAX_DTYPE: Param<Option<DestinationType>> = Param::with_default(
-    "fax_dtype",
-    Kind::Text,
-    None,
-    "Destination type on fax detection: a destination type or email.",
-    |v| parse::with(DestinationType::fax_type(v)),
-);
-const FAX_DNUMBER: Param<String> =
-    Param::with_default("fax_dnumber", Kind::Text, String::new(), "Destination number on fax detection.", parse::text);
-const LANGUAGE: Param<String> = Param::with_default(
-    "language",
-    Kind::Text,
-    String::new(),
-    "Language code such as en or en-GB. Empty string for default.",
-    |v| parse::with(parse_language(v)),
-);
-const MAXIMUM_SECONDS: Param<i64> = Param::with_default(
-    "maximum_seconds",
-    Kind::Integer,
-    -1,
-    "Maximum seconds to let call run for, -1 for no limit.",
-    |v| match parse::integer(v)? {
-        n if n == -1 || n > 0 => Ok(n),
-        _ => Err("This must be -1 or a positive number of seconds.".into()),
-    },
-);
-const MUSIC_CLASS: Param<i64> =
-    Param::with_default("music", Kind::Integer, 0, "ID of music class to play. 0 for default.", |v| {
-        at_least_zero(v, "This must be 0 or the ID of a music class.")
-    });
-const OWNER: Param<i64> =
-    Param::with_default("owner", Kind::Integer, 0, "ID of owner (a person of the customer). 0 for none.", |v| {
-        at_least_zero(v, "This must be 0 or the ID of a person of the customer.")
-    });
 const PANEL: Param<bool> =
     Param::with_default("panel", Kind::Flag, false, "1 to display in control panel, 0 not to.", parse::flag);
-const PASSWORD: Param<String> = Param::with_default(
-    "password",
-    Kind::Text,
-    String::new(),
-    "PIN (1 to 20 digits) to update feature code. Empty string to forbid.",
-    |v| {
-        if v.is_empty() || is_digits(v, 20) {
-            Ok(v.to_string())
-        } else {
-            Err("A PIN must be empty or 1 to 20 digits.".into())
-        }
-    },
-);
 const PLAY_MESSAGE: Param<i64> = Param::with_default(
     "play_message",
     Kind::Integer,
@@ -122,48 +65,12 @@ const PLAY_MESSAGE: Param<i64> = Param::with_default(
     "1 to play message to callers, 2 to play without answering, 0 not to play.",
     |v| in_range(v, 0..=2, "This must be 0, 1 or 2."),
 );
-const RECORDGROUP: Param<i64> =
-    Param::with_default("recordgroup", Kind::Integer, 0, "ID of record group. 0 for none.", |v| {
-        at_least_zero(v, "This must be 0 or the ID of a record group.")
-    });
-const RINGTONE: Param<String> =
-    Param::with_default("ringtone", Kind::Text, String::new(), "Ring tone to force, or empty string for none.", |v| {
-        parse::with(parse_ringtone(v))
-    });
-const ROUTING: Param<String> = Param::with_default(
-    "routing",
-    Kind::Text,
-    String::new(),
-    "Temporary routing: default, timegroup_<ID>, a number, or empty string for normal.",
-    |v| parse::with(Routing::check(v)),
-);
-const SCREEN: Param<i64> = Param::with_default(
-    "screen",
-    Kind::Integer,
-    0,
-    "0 not to screen; 1 caller ID; 2 ask name; 3 play file; 4 file and caller ID.",
-    |v| in_range(v, 0..=4, "This must be 0 to 4."),
-);
 const SHARED: Param<bool> = Param::with_default(
     "shared",
     Kind::Flag,
     false,
     "1 to share with all customers on system (system privilege), 0 not to.",
     parse::flag,
-);
-const SNAME: Param<String> = Param::with_default(
-    "sname",
-    Kind::Text,
-    String::new(),
-    "Force caller name, at most 64 characters. Empty string for no change.",
-    parse::bounded::<64>,
-);
-const SNAME_ACTION: Param<SnameAction> = Param::with_default(
-    "sname_action",
-    Kind::Text,
-    SnameAction::Replace,
-    "replace, prepend or append the caller name.",
-    |v| parse::with(SnameAction::parse(v)),
 );
 const TEXT_DTYPE: Param<TextDtype> = Param::with_default(
     "text_dtype",
@@ -194,57 +101,14 @@ const SORT: Param<CodeSort> = Param {
     parse: |v| parse::with(CodeSort::parse(v)),
 };
 
-fn at_least_zero(value: &str, message: &'static str) -> Result<i64, crate::base::Message> {
-    match parse::integer(value)? {
-        n if n >= 0 => Ok(n),
-        _ => Err(message.into()),
-    }
-}
-
-fn in_range(
-    value: &str,
-    range: std::ops::RangeInclusive<i64>,
-    message: &'static str,
-) -> Result<i64, crate::base::Message> {
-    match parse::integer(value)? {
-        n if range.contains(&n) => Ok(n),
-        _ => Err(message.into()),
-    }
-}
-
-/// Every field after the code, its destination and its customer, in the
-/// seed's order: its parameter, and how its value is stored. This one list
-/// makes the fields' struct, their reading and their merge into a record.
-macro_rules! code_fields {
-    (create: [$($create:ident),*], update: [$($update:ident),*], fields: {
-        $($field:ident: $ty:ty = $param:ident => $stored:expr),* $(,)?
-    }) => {
-        /// The fields sent (update) or sent-or-defaulted (create).
-        struct CodeFields {
-            $($field: Option<$ty>,)*
-        }
-
-        const CREATE_PARAMS: &[&dyn ParamInfo] = &[$(&$create,)* $(&$param,)*];
-        const UPDATE_PARAMS: &[&dyn ParamInfo] = &[$(&$update,)* $(&$param,)*];
-
-        impl CodeFields {
-            fn read(r: &mut Reader<'_>, with_defaults: bool) -> Self {
-                Self { $($field: if with_defaults { r.get(&$param) } else { r.given(&$param) },)* }
-            }
-
-            /// Copies every field present into `record`.
-            fn apply(self, record: &mut CodeRecord) {
-                $(if let Some(value) = self.$field {
-                    record.$field = ($stored)(value);
-                })*
-            }
-        }
-    };
-}
-
-code_fields! {
-    create: [CODE, DTYPE, DNUMBER, CUSTOMER],
-    update: [CODE, DTYPE_KEPT, DNUMBER_KEPT, CUSTOMER],
+// Every field after the code, its destination and its customer, in the
+// seed's order: its parameter, and how its value is stored.
+route_fields! {
+    CodeFields for CodeRecord,
+    params: {
+        CREATE_PARAMS: [CODE, DTYPE, DNUMBER, CUSTOMER],
+        UPDATE_PARAMS: [CODE, DTYPE_KEPT, DNUMBER_KEPT, CUSTOMER],
+    },
     fields: {
         description: String = DESCRIPTION => |v| v,
         direct: bool = DIRECT => i64::from,
@@ -337,6 +201,8 @@ impl Request for CodeKey {
 /// codes/create: a whole record, checked.
 struct NewCode {
     record: CodeRecord,
+    /// What the record names, held again in the write's transaction.
+    named: Vec<Named>,
 }
 
 impl Request for NewCode {
@@ -354,11 +220,13 @@ impl Request for NewCode {
             destination.store_in(&mut record);
         }
         check_record(r, &record);
+        let mut named = routing::references(&view(&record), |_| true);
         if r.is_ok("customer") && r.is_ok("code") {
-            check_references(r, &record, |_| true).await?;
+            check_references(r, &view(&record), &named).await?;
         }
+        named.push(("customer", Reference::Customer(customer), "This customer does not exist."));
         record.created = store::now_epoch();
-        Ok(code.and(destination).map(|_| Self { record }))
+        Ok(code.and(destination).map(|_| Self { record, named }))
     }
 }
 
@@ -367,6 +235,7 @@ impl Request for NewCode {
 struct CodeChange {
     /// `None`: no such code, or not one the caller may change (404).
     record: Option<CodeRecord>,
+    named: Vec<Named>,
     shares: bool,
 }
 
@@ -386,7 +255,7 @@ impl Request for CodeChange {
         // A person who may not edit every code sees only the codes they own.
         let editor = caller.privileges.admits(EDITORS, true);
         let Some(mut record) = stored.filter(|stored| editor || stored.owner == caller.person) else {
-            return Ok(code.map(|_| Self { record: None, shares }));
+            return Ok(code.map(|_| Self { record: None, named: Vec::new(), shares }));
         };
         let given = |name: &str| r.is_given_name(name);
         let changed: Vec<&str> = UPDATE_PARAMS.iter().map(|p| p.name()).filter(|name| given(name)).collect();
@@ -399,8 +268,9 @@ impl Request for CodeChange {
             destination.store_in(&mut record);
         }
         check_record(r, &record);
-        check_references(r, &record, |keys| keys.iter().any(|k| changed.contains(k))).await?;
-        Ok(Some(Self { record: Some(record), shares }))
+        let named = routing::references(&view(&record), |keys| keys.iter().any(|k| changed.contains(k)));
+        check_references(r, &view(&record), &named).await?;
+        Ok(Some(Self { record: Some(record), named, shares }))
     }
 }
 
@@ -417,13 +287,6 @@ impl Request for ListCodes {
     }
 }
 
-/// The call destination: type and number checked together (the number's
-/// fault when they do not suit each other).
-fn check_destination(r: &mut Reader<'_>, dtype: Option<DestinationType>, dnumber: Option<&str>) -> Option<Destination> {
-    let (dtype, dnumber) = (dtype?, dnumber?);
-    Destination::new(dtype, dnumber).map_err(|message| r.error(DNUMBER.name, message)).ok()
-}
-
 trait StoreIn {
     fn store_in(&self, record: &mut CodeRecord);
 }
@@ -435,14 +298,10 @@ impl StoreIn for Destination {
     }
 }
 
-/// The rules between fields of the merged record: a fax destination needs a
-/// type when fax detection is on, and each optional destination's number must
-/// suit its type.
+/// The rules between fields of the merged record: the fax destination, and
+/// the text destination's number suiting its type.
 fn check_record(r: &mut Reader<'_>, record: &CodeRecord) {
-    // A refused type was already reported; its number is not judged against it.
-    if r.is_ok(FAX_DTYPE.name) {
-        check_fax(r, record);
-    }
+    check_fax(r, &view(record));
     if !r.is_ok(TEXT_DTYPE.name) {
         return;
     }
@@ -454,75 +313,8 @@ fn check_record(r: &mut Reader<'_>, record: &CodeRecord) {
     }
 }
 
-fn check_fax(r: &mut Reader<'_>, record: &CodeRecord) {
-    let fax_type = DestinationType::fax_type(&record.fax_dtype).unwrap_or(None);
-    if fax_type.is_none() && record.fax_detect == 1 {
-        r.error(FAX_DTYPE.name, "A fax destination type is required when fax_detect is 1.");
-    }
-    if let Err(message) =
-        Destination::optional(fax_type, &record.fax_dnumber, "This parameter must be empty when fax_dtype is empty.")
-    {
-        r.error(FAX_DNUMBER.name, message);
-    }
-}
-
-/// The rules that need the database: referenced objects exist and are seen by
-/// the code's customer. `given(keys)` says whether a rule's fields were sent
-/// (on update, untouched fields are not re-judged: references may dangle).
-async fn check_references(
-    r: &mut Reader<'_>,
-    record: &CodeRecord,
-    given: impl Fn(&[&str]) -> bool,
-) -> Result<(), StoreError> {
-    let (db, customer) = (r.db, record.customer);
-    if given(&["music"])
-        && r.is_ok("music")
-        && record.music > 0
-        && !store::groups::seen_by(db, &MUSIC, customer, record.music).await?
-    {
-        r.error("music", "This music class does not exist.");
-    }
-    if given(&["owner"]) && r.is_ok("owner") && record.owner > 0 {
-        let person = store::people::get(db, record.owner).await?;
-        if person.is_none_or(|p| p.customer != customer) {
-            r.error("owner", "This person does not exist in the customer.");
-        }
-    }
-    if given(&["recordgroup"])
-        && r.is_ok("recordgroup")
-        && record.recordgroup > 0
-        && !store::groups::seen_by(db, &RECORD_GROUPS, customer, record.recordgroup).await?
-    {
-        r.error("recordgroup", "This record group does not exist.");
-    }
-    if given(&["routing"])
-        && r.is_ok("routing")
-        && let Some(Routing::TimeGroup(id)) = Routing::parse(&record.routing)
-        && !store::groups::seen_by(db, &TIME_GROUPS, customer, id).await?
-    {
-        r.error("routing", "This time group does not exist.");
-    }
-    for (type_key, number_key, dtype, dnumber) in [
-        ("dtype", "dnumber", &record.dtype, &record.dnumber),
-        ("fax_dtype", "fax_dnumber", &record.fax_dtype, &record.fax_dnumber),
-    ] {
-        if !given(&[type_key, number_key]) || !r.is_ok(type_key) || !r.is_ok(number_key) {
-            continue;
-        }
-        match DestinationType::parse_fax(dtype) {
-            Some(DestinationType::Number) if !store::numbers::owned_by(db, customer, dnumber).await? => {
-                r.error(number_key, "This number is not in the customer's inventory.");
-            }
-            Some(DestinationType::Code) if *dnumber == record.code => {
-                r.error(number_key, "A feature code cannot route to itself.");
-            }
-            Some(DestinationType::Code) if store::codes::get(db, customer, dnumber).await?.is_none() => {
-                r.error(number_key, "This feature code does not exist in the customer.");
-            }
-            _ => {}
-        }
-    }
-    Ok(())
+fn view(record: &CodeRecord) -> RouteView<'_> {
+    route_view!(record, customer: record.customer, itself: Itself::Code(&record.code))
 }
 
 async fn create(ctx: Ctx, request: NewCode) -> CallResult {
@@ -532,6 +324,7 @@ async fn create(ctx: Ctx, request: NewCode) -> CallResult {
         return Err(ApiError::RoleForbids);
     }
     let reply = in_transaction(&ctx, async |tx| {
+        hold_references(tx, &request.named).await?;
         if !store::plans::allows_one_more(tx, record.customer, Feature::Codes).await? {
             return Err(ApiError::PlanForbids);
         }
@@ -567,6 +360,7 @@ async fn update(ctx: Ctx, change: CodeChange) -> CallResult {
         return Err(ApiError::RoleForbids);
     }
     in_transaction(&ctx, async |tx| {
+        hold_references(tx, &change.named).await?;
         if store::codes::update(tx, &record).await? { Ok(Reply::Done) } else { Err(ApiError::NotFound) }
     })
     .await

@@ -11,8 +11,8 @@ use super::{
 };
 use crate::{
     base::{Count, Created, Reply},
-    domain::destination::is_digits,
     domain::privilege::Privilege,
+    domain::{destination::is_digits, money::Money},
     store::{
         self, StoreError,
         inventory::{CLASSES, ExtraValue, INGROUPS, InventoryKind, REGIONS},
@@ -27,6 +27,20 @@ const RANK: Param<i64> =
         n if (1..=10).contains(&n) => Ok(n),
         _ => Err("This must be 1 to 10.".into()),
     });
+const SETUP: Param<Money> = Param::with_default(
+    "setup",
+    Kind::Text,
+    Money::ZERO,
+    "Price charged once when a number of the class is bought: a decimal with at most 4 places, such as 1.5.",
+    parse::price,
+);
+const MONTHLY: Param<Money> = Param::with_default(
+    "monthly",
+    Kind::Text,
+    Money::ZERO,
+    "Price per month of holding a number of the class: a decimal with at most 4 places.",
+    parse::price,
+);
 const INGROUP_CODE: Param<String> =
     Param::with_default("code", Kind::Text, String::new(), "Empty string or digits.", |v| {
         if v.is_empty() || is_digits(v, 32) {
@@ -46,7 +60,7 @@ pub const CALLS: &[CallSpec] = &[
         name: "classes/create",
         summary: "Creates a number class; answers its id.",
         access: CREATE,
-        params: &[&NAME, &DESCRIPTION, &RANK],
+        params: &[&NAME, &DESCRIPTION, &RANK, &SETUP, &MONTHLY],
         list: false,
         handler: handler!(InventoryNew<CLASS>, |ctx, new| create(ctx, new, &CLASSES)),
     },
@@ -101,7 +115,7 @@ struct InventoryNew<const KIND: u8> {
 
 enum Extra {
     None,
-    Rank(i64),
+    Class { rank: i64, setup: Money, monthly: Money },
     Code(String),
 }
 
@@ -110,7 +124,10 @@ impl<const KIND: u8> Request for InventoryNew<KIND> {
         let name = r.get(&NAME);
         let description = r.get(&DESCRIPTION);
         let extra = match KIND {
-            CLASS => r.get(&RANK).map(Extra::Rank),
+            CLASS => {
+                let (rank, setup, monthly) = (r.get(&RANK), r.get(&SETUP), r.get(&MONTHLY));
+                (|| Some(Extra::Class { rank: rank?, setup: setup?, monthly: monthly? }))()
+            }
             INGROUP => r.get(&INGROUP_CODE).map(Extra::Code),
             _ => Some(Extra::None),
         };
@@ -121,11 +138,15 @@ impl<const KIND: u8> Request for InventoryNew<KIND> {
 async fn create<const KIND: u8>(ctx: Ctx, new: InventoryNew<KIND>, kind: &'static InventoryKind) -> CallResult {
     let extra = match &new.extra {
         Extra::None => ExtraValue::None,
-        Extra::Rank(rank) => ExtraValue::Integer(*rank),
+        Extra::Class { rank, .. } => ExtraValue::Integer(*rank),
         Extra::Code(code) => ExtraValue::Text(code),
     };
     in_transaction(&ctx, async |tx| {
-        Reply::data(&Created { id: store::inventory::create(tx, kind, &new.name, &new.description, extra).await? })
+        let id = store::inventory::create(tx, kind, &new.name, &new.description, extra).await?;
+        if let Extra::Class { setup, monthly, .. } = new.extra {
+            store::inventory::set_prices(tx, id, setup, monthly).await?;
+        }
+        Reply::data(&Created { id })
     })
     .await
 }

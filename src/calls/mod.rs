@@ -9,12 +9,15 @@ pub mod codes;
 pub mod customers;
 pub mod groups;
 pub mod inventory;
+pub mod ledger;
 pub mod numbers;
+pub mod owned_numbers;
 pub mod param;
 pub mod people;
 pub mod plans;
 pub mod reader;
 pub mod roles;
+pub mod routing;
 pub mod write;
 
 use std::{collections::HashMap, future::Future, net::IpAddr, pin::Pin, sync::Arc};
@@ -180,6 +183,8 @@ impl Registry {
             codes::CALLS,
             inventory::CALLS,
             numbers::CALLS,
+            owned_numbers::CALLS,
+            ledger::CALLS,
             audit::CALLS,
         ]
         .into_iter()

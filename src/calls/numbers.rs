@@ -3,12 +3,12 @@
 
 use super::{
     Access, CallResult, CallSpec, Ctx, Kind, Param, Reader, Request, handler,
+    owned_numbers::routed_message,
     param::{Absent, parse},
-    people::InCustomer,
     write::{audit_entry, in_transaction},
 };
 use crate::{
-    base::{ApiError, Count, Reply},
+    base::{ApiError, Count, FieldError, Reply},
     domain::privilege::Privilege,
     domain::{
         Existing, NumberKind,
@@ -19,6 +19,7 @@ use crate::{
         self, ListWindow, StoreError,
         inventory::{CLASSES, INGROUPS, InventoryKind, REGIONS},
         numbers::{Added, AnswerFor, Doomed, NewNumbers, NumberChanges, NumberFilter},
+        owned_numbers::Targets,
     },
 };
 
@@ -106,8 +107,13 @@ const LAST: Param<String> =
     Param::with_default("end", Kind::Text, String::new(), "The last number of a range, as in create.", parse::text);
 const BATCH: Param<i64> =
     Param::decided("batch", Kind::Integer, "", "Delete every number one create added.", parse::integer);
-
-const CUSTOMER: Param<i64> = super::param::common::CUSTOMER;
+const FORCE: Param<bool> = Param::with_default(
+    "force",
+    Kind::Flag,
+    false,
+    "1 to clear the destinations of feature codes and numbers that route to the numbers deleted (they become hangup) and answer how many; 0 to refuse while any do.",
+    parse::flag,
+);
 
 pub const CALLS: &[CallSpec] = &[
     CallSpec {
@@ -146,17 +152,9 @@ pub const CALLS: &[CallSpec] = &[
         name: "numbers/system/delete",
         summary: "Deletes a number, a range (with end) or everything one create added (batch): all or nothing.",
         access: SYSTEM_WRITES,
-        params: &[&FIRST, &LAST, &BATCH, &EXISTING],
+        params: &[&FIRST, &LAST, &BATCH, &EXISTING, &FORCE],
         list: false,
-        handler: handler!(NumbersGone, delete),
-    },
-    CallSpec {
-        name: "numbers/list",
-        summary: "Lists the numbers a customer owns; the answer is streamed.",
-        access: Access::Requires { any_of: &[Privilege::User, Privilege::Wholesale], writes: false },
-        params: &[&CUSTOMER],
-        list: true,
-        handler: handler!(InCustomer, customer_list),
+        handler: handler!(Removal, delete),
     },
 ];
 
@@ -310,6 +308,20 @@ impl Request for NumberChange {
     }
 }
 
+/// numbers/system/delete: what it removes, and whether it may clear what routes there.
+struct Removal {
+    gone: NumbersGone,
+    force: bool,
+}
+
+impl Request for Removal {
+    async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
+        let gone = NumbersGone::read(r).await?;
+        let force = r.get(&FORCE);
+        Ok((|| Some(Self { gone: gone?, force: force? }))())
+    }
+}
+
 /// What numbers/system/delete removes: a range, or a batch.
 enum NumbersGone {
     Range { range: NumberRange, skip_missing: bool },
@@ -385,6 +397,9 @@ async fn create(ctx: Ctx, new: NumbersNew) -> CallResult {
             Reply::data(&Count { count: count as i64 })
         }
         Added::Existing { count, first } => refuse_existing(count, &first).map(|()| Reply::Done),
+        Added::Gone(keys) => {
+            Err(ApiError::Invalid(keys.into_iter().map(|key| FieldError::new(key, "This does not exist.")).collect()))
+        }
     }
 }
 
@@ -423,13 +438,22 @@ async fn system_list(ctx: Ctx, SystemFilter(filter): SystemFilter) -> CallResult
     answer_list(&ctx, filter, ctx.window).await
 }
 
-async fn customer_list(ctx: Ctx, InCustomer(customer): InCustomer) -> CallResult {
-    let filter = NumberFilter { assigned: true, customer: Some(customer), ..NumberFilter::default() };
-    answer_list(&ctx, filter, ctx.window).await
-}
-
 async fn update(ctx: Ctx, change: NumberChange) -> CallResult {
     in_transaction(&ctx, async |tx| {
+        let one = Targets::One(&change.number);
+        if let Some(customer) = change.changes.customer {
+            // Changing hands: what routes to the number stays with the old
+            // holder, so it must not route there any more; the old holder's
+            // routing of the number is forgotten.
+            let routed = store::owned_numbers::routed_to(tx, one).await?;
+            let holder = store::owned_numbers::holder(tx, &change.number).await?;
+            if holder.is_some_and(|holder| holder != customer) {
+                if !routed.is_empty() {
+                    return Err(ApiError::invalid(NEW_OWNER.name, &routed_message(&routed)));
+                }
+                store::owned_numbers::forget_routes(tx, one).await?;
+            }
+        }
         if store::numbers::update(tx, &change.number, &change.changes).await? {
             Ok(Reply::Done)
         } else {
@@ -439,14 +463,41 @@ async fn update(ctx: Ctx, change: NumberChange) -> CallResult {
     .await
 }
 
-async fn delete(ctx: Ctx, gone: NumbersGone) -> CallResult {
-    let doomed = match &gone {
-        NumbersGone::Range { range, skip_missing } => Doomed::Range { range, skip_missing: *skip_missing },
-        NumbersGone::Batch(batch) => Doomed::Batch(*batch),
+/// The count of destinations `force=1` cleared: of feature codes, of numbers.
+#[derive(serde::Serialize)]
+struct Cleared {
+    codes: u64,
+    numbers: u64,
+}
+
+async fn delete(ctx: Ctx, Removal { gone, force }: Removal) -> CallResult {
+    let (first, last) = match &gone {
+        NumbersGone::Range { range, .. } => (range.first(), range.last()),
+        NumbersGone::Batch(_) => (String::new(), String::new()),
     };
-    in_transaction(&ctx, async |tx| match store::numbers::delete(tx, &doomed).await? {
-        Some(_) => Ok(Reply::Done),
-        None => Err(ApiError::NotFound),
+    let (doomed, targets, key) = match &gone {
+        NumbersGone::Range { range, skip_missing } => (
+            Doomed::Range { range, skip_missing: *skip_missing },
+            Targets::Range { first: &first, last: &last, width: range.width() as i64 },
+            FIRST.name,
+        ),
+        NumbersGone::Batch(batch) => (Doomed::Batch(*batch), Targets::Batch(*batch), BATCH.name),
+    };
+    in_transaction(&ctx, async |tx| {
+        let routed = store::owned_numbers::routed_to(tx, targets).await?;
+        let mut cleared = Cleared { codes: 0, numbers: 0 };
+        if !routed.is_empty() {
+            if !force {
+                return Err(ApiError::invalid(key, &routed_message(&routed)));
+            }
+            (cleared.codes, cleared.numbers) = store::owned_numbers::clear_routes_to(tx, targets).await?;
+        }
+        store::owned_numbers::forget_routes(tx, targets).await?;
+        match store::numbers::delete(tx, &doomed).await? {
+            Some(_) if force => Reply::data(&cleared),
+            Some(_) => Ok(Reply::Done),
+            None => Err(ApiError::NotFound),
+        }
     })
     .await
 }

@@ -210,6 +210,14 @@ pub mod parse {
     }
 
     /// A domain parser's fixed message, as a client message.
+    /// A price: a decimal amount from 0 to a million, at most 4 places.
+    pub fn price(value: &str) -> Result<crate::domain::money::Money, Message> {
+        match crate::domain::money::Money::parse(value, 1_000_000) {
+            Ok(price) if price.is_negative() => Err("A price must not be negative.".into()),
+            parsed => with(parsed),
+        }
+    }
+
     pub fn with<T>(parsed: Result<T, &'static str>) -> Result<T, Message> {
         parsed.map_err(Message::Borrowed)
     }
@@ -276,11 +284,20 @@ documented_as_str!(
     crate::domain::SnameAction,
     crate::domain::TextDtype,
     crate::domain::CodeSort,
+    crate::domain::NumberSort,
+    crate::domain::AllowCallerId,
     crate::domain::NumberKind,
     crate::domain::Existing,
     crate::domain::FeatureCode,
     crate::domain::destination::DestinationType
 );
+
+/// Money is documented as the decimal text it is sent and answered as.
+impl Documented for crate::domain::money::Money {
+    fn documented(&self) -> Value {
+        Value::from(self.to_string())
+    }
+}
 
 /// An optional destination type: empty for none.
 impl Documented for Option<crate::domain::destination::DestinationType> {

@@ -3,6 +3,7 @@
 //! each owns its unit tests. Nothing here imports another layer.
 
 pub mod destination;
+pub mod money;
 pub mod numbers;
 pub mod privilege;
 
@@ -64,6 +65,31 @@ words! {
     /// The orders codes/list offers.
     CodeSort { Code = "code", Dtype = "dtype", Dnumber = "dnumber" }
     else "This must be code, dtype or dnumber."
+}
+
+words! {
+    /// The orders numbers/list offers; `destination` is the type, then the number.
+    NumberSort { Number = "number", Destination = "destination", Dnumber = "dnumber" }
+    else "This must be number, destination or dnumber."
+}
+
+words! {
+    /// Who may present a number as their caller ID.
+    AllowCallerId { Customer = "customer", Owner = "owner", Recursive = "recursive" }
+    else "This must be customer, owner or recursive."
+}
+
+/// A number's outgoing caller ID: empty (none set), a number, or asked of
+/// the caller (alone, or before or after the original).
+pub fn parse_callerid(value: &str) -> Result<String, &'static str> {
+    if value.is_empty()
+        || ["ask", "ask_prepend_original", "ask_append_original"].contains(&value)
+        || destination::is_digits(value, 32)
+    {
+        Ok(value.to_string())
+    } else {
+        Err("This must be empty, 1 to 32 digits, ask, ask_prepend_original or ask_append_original.")
+    }
 }
 
 /// A feature code: 1 to 32 of `0-9 * #`.
@@ -198,6 +224,9 @@ mod tests {
         assert!(CodeSort::parse("").is_err());
         assert!(FeatureCode::parse("*72#").is_ok());
         assert!(FeatureCode::parse("72a").is_err());
+        assert_eq!(NumberSort::parse("destination"), Ok(NumberSort::Destination));
+        assert!(AllowCallerId::parse("Owner").is_err());
+        assert!(parse_callerid("ask_append_original").is_ok() && parse_callerid("+44").is_err());
         assert!(is_email("a@b") && !is_email("a b@c") && !is_email("@b") && !is_email("a@b@c"));
     }
 

@@ -78,6 +78,7 @@ pub fn render_error(err: &ApiError, mode: HttpStatusMode) -> Response {
         ApiError::RoleForbids => envelope(status, code, &[("", MSG_ROLE)], None),
         ApiError::PlanForbids => envelope(status, code, &[("", MSG_PLAN)], None),
         ApiError::NotFound => envelope(status, code, &[("", "The requested object does not exist.")], None),
+        ApiError::NotFoundNamed(message) => envelope(status, code, &[("", message)], None),
         ApiError::Overloaded | ApiError::Unavailable(_) | ApiError::TimedOut(_) | ApiError::Superseded => {
             envelope(status, code, &[("", "The service is temporarily unavailable. Please try again.")], None)
         }

@@ -2,65 +2,41 @@
 
 use std::sync::LazyLock;
 
-use serde::Serialize;
-
 use super::{Db, ListWindow, StoreError, Tx, is_unique_violation};
 use crate::domain::CodeSort;
 
-/// Declares the stored record from one list of its columns, in table order:
-/// the struct, the column names and the binding of a record's values.
-macro_rules! code_record {
-    ($($field:ident: $ty:ty,)*) => {
-        /// A feature code as stored and as answered (`codes/get`, `codes/list` rows).
-        #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, sqlx::FromRow)]
-        pub struct CodeRecord {
-            $(pub $field: $ty,)*
-        }
-
-        /// The columns in the order [`bind_record`] binds them.
-        const FIELDS: &[&str] = &[$(stringify!($field)),*];
-
-        /// Binds every field of `record`, in the order of [`FIELDS`].
-        fn bind_record<'q, DB: sqlx::Database>(
-            query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
-            record: &'q CodeRecord,
-        ) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
-        where
-            $($ty: sqlx::Encode<'q, DB> + sqlx::Type<DB>,)*
-        {
-            query$(.bind(&record.$field))*
-        }
-    };
-}
-
-code_record! {
-    customer: i64,
-    code: String,
-    dtype: String,
-    dnumber: String,
-    description: String,
-    direct: i64,
-    fax_detect: i64,
-    fax_dtype: String,
-    fax_dnumber: String,
-    language: String,
-    maximum_seconds: i64,
-    music: i64,
-    owner: i64,
-    panel: i64,
-    password: String,
-    play_message: i64,
-    recordgroup: i64,
-    ringtone: String,
-    routing: String,
-    screen: i64,
-    shared: i64,
-    sname: String,
-    sname_action: String,
-    text_dtype: String,
-    text_dnumber: String,
-    update_routing: i64,
-    created: i64,
+stored_record! {
+    /// A feature code as stored and as answered (`codes/get`, `codes/list` rows).
+    #[derive(Default)]
+    CodeRecord {
+        customer: i64,
+        code: String,
+        dtype: String,
+        dnumber: String,
+        description: String,
+        direct: i64,
+        fax_detect: i64,
+        fax_dtype: String,
+        fax_dnumber: String,
+        language: String,
+        maximum_seconds: i64,
+        music: i64,
+        owner: i64,
+        panel: i64,
+        password: String,
+        play_message: i64,
+        recordgroup: i64,
+        ringtone: String,
+        routing: String,
+        screen: i64,
+        shared: i64,
+        sname: String,
+        sname_action: String,
+        text_dtype: String,
+        text_dnumber: String,
+        update_routing: i64,
+        created: i64,
+    }
 }
 
 static COLUMNS: LazyLock<String> = LazyLock::new(|| FIELDS.join(", "));

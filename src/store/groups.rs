@@ -30,7 +30,7 @@ impl GroupKind {
     }
 
     /// Rows of `$1`, plus the shared ones where the kind can be shared.
-    fn seen_condition(&self) -> &'static str {
+    pub(super) fn seen_condition(&self) -> &'static str {
         if self.shareable { "(customer = $1 OR shared = 1)" } else { "customer = $1" }
     }
 }

@@ -5,6 +5,7 @@
 use sqlx::Row;
 
 use super::{Db, ListWindow, StoreError, Tx, now_epoch};
+use crate::domain::money::Money;
 
 /// The column a kind has besides `id`, `name`, `description` and `created`.
 #[derive(Debug, Clone, Copy)]
@@ -20,12 +21,14 @@ pub enum Extra {
 pub struct InventoryKind {
     pub table: &'static str,
     pub extra: Extra,
+    /// Whether rows carry a setup and a monthly price (number classes).
+    pub priced: bool,
 }
 
 // The extra columns' names are those of [`InventoryRow`]'s optional fields.
-pub const CLASSES: InventoryKind = InventoryKind { table: "classes", extra: Extra::Integer("rank") };
-pub const INGROUPS: InventoryKind = InventoryKind { table: "ingroups", extra: Extra::Text("code") };
-pub const REGIONS: InventoryKind = InventoryKind { table: "regions", extra: Extra::None };
+pub const CLASSES: InventoryKind = InventoryKind { table: "classes", extra: Extra::Integer("rank"), priced: true };
+pub const INGROUPS: InventoryKind = InventoryKind { table: "ingroups", extra: Extra::Text("code"), priced: false };
+pub const REGIONS: InventoryKind = InventoryKind { table: "regions", extra: Extra::None, priced: false };
 
 /// A value for the kind's own column.
 pub enum ExtraValue<'a> {
@@ -61,6 +64,18 @@ pub async fn create(
     })?)
 }
 
+/// Sets a number class's prices.
+pub async fn set_prices(tx: &mut Tx, class: i64, setup: Money, monthly: Money) -> Result<(), StoreError> {
+    on_tx!(tx, |conn| sqlx::query("UPDATE classes SET setup = $2, monthly = $3 WHERE id = $1")
+        .bind(class)
+        .bind(setup.units())
+        .bind(monthly.units())
+        .execute(conn)
+        .await
+        .map(drop))?;
+    Ok(())
+}
+
 pub async fn exists(db: &Db, kind: &InventoryKind, id: i64) -> Result<bool, StoreError> {
     let sql = format!("SELECT id FROM {} WHERE id = $1", kind.table);
     let found: Option<i64> = on_read!(db, |pool| sqlx::query_scalar(&sql).bind(id).fetch_optional(pool).await)?;
@@ -83,6 +98,10 @@ pub struct InventoryRow {
     pub rank: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setup: Option<Money>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub monthly: Option<Money>,
     pub created: i64,
 }
 
@@ -91,12 +110,13 @@ pub async fn list(db: &Db, kind: &InventoryKind, window: &ListWindow) -> Result<
         Extra::None => "NULL AS extra".to_string(),
         Extra::Integer(c) | Extra::Text(c) => format!("{c} AS extra"),
     };
+    let prices = if kind.priced { "setup, monthly" } else { "0 AS setup, 0 AS monthly" };
     let sql = format!(
-        "SELECT id, name, description, {column}, created FROM {} ORDER BY id {} LIMIT $1 OFFSET $2",
+        "SELECT id, name, description, {column}, {prices}, created FROM {} ORDER BY id {} LIMIT $1 OFFSET $2",
         kind.table,
         window.order()
     );
-    let extra = kind.extra;
+    let (extra, priced) = (kind.extra, kind.priced);
     let rows = on_read!(db, |pool| {
         let rows = sqlx::query(&sql).bind(window.limit_or_all()).bind(window.offset).fetch_all(pool).await?;
         rows.iter()
@@ -112,6 +132,8 @@ pub async fn list(db: &Db, kind: &InventoryKind, window: &ListWindow) -> Result<
                     description: row.try_get("description")?,
                     rank,
                     code,
+                    setup: if priced { Some(Money::from_units(row.try_get("setup")?)) } else { None },
+                    monthly: if priced { Some(Money::from_units(row.try_get("monthly")?)) } else { None },
                     created: row.try_get("created")?,
                 })
             })

@@ -44,6 +44,34 @@ macro_rules! on_tx {
     };
 }
 
+/// Declares a stored record from one list of its columns, in table order:
+/// the struct (as stored and as answered), `FIELDS` (the column names) and
+/// `bind_record` (binds a record's values in that order), so a column is
+/// named once for the struct, the statements and the bindings.
+macro_rules! stored_record {
+    ($(#[$meta:meta])* $name:ident { $($field:ident: $ty:ty,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+        pub struct $name {
+            $(pub $field: $ty,)*
+        }
+
+        /// The columns in the order [`bind_record`] binds them.
+        const FIELDS: &[&str] = &[$(stringify!($field)),*];
+
+        /// Binds every field of `record`, in the order of [`FIELDS`].
+        fn bind_record<'q, DB: sqlx::Database>(
+            query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
+            record: &'q $name,
+        ) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+        where
+            $($ty: sqlx::Encode<'q, DB> + sqlx::Type<DB>,)*
+        {
+            query$(.bind(&record.$field))*
+        }
+    };
+}
+
 pub mod audit;
 pub mod auth;
 pub mod bootstrap;
@@ -52,10 +80,14 @@ pub mod customers;
 pub mod groups;
 pub mod idempotency;
 pub mod inventory;
+pub mod ledger;
 pub mod numbers;
+pub mod owned_numbers;
 pub mod people;
 pub mod plans;
+pub mod references;
 pub mod roles;
+pub mod stream;
 pub mod throttle;
 
 use std::{str::FromStr, time::Duration};
@@ -66,6 +98,7 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
+pub use crate::base::RowChunks;
 use crate::{base::ApiError, settings::Settings};
 
 /// How long a pooled PostgreSQL connection may sit unused before it is

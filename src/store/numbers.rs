@@ -3,19 +3,24 @@
 //! generated and sent in chunks so memory does not grow with the range, all in
 //! one transaction; and a list that streams its rows.
 
-use bytes::Bytes;
-use futures_util::TryStreamExt;
 use serde::Serialize;
 use sqlx::{PgConnection, Postgres, pool::PoolConnection};
-use tokio::sync::mpsc;
 
-use super::{Db, ListWindow, StoreError, Tx, is_unique_violation, now_epoch};
+use super::{
+    Db, ListWindow, RowChunks, StoreError, Tx, is_unique_violation, now_epoch,
+    stream::{self, Bind, bind_all},
+};
 use super::{
     audit::{NewAudit, record_on},
     idempotency::{ClaimRef, complete_on},
 };
+use super::{
+    ledger::{EntryType, NewEntry, add_on},
+    references::{Reference, hold_pg, hold_sqlite},
+};
 use crate::domain::{
     NumberKind,
+    money::Money,
     numbers::{AliasSequence, NumberRange},
 };
 
@@ -66,6 +71,23 @@ pub struct NewNumbers {
     pub committing: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
+impl NewNumbers {
+    /// The objects the numbers name, by the parameter that names them.
+    fn references(&self) -> Vec<(&'static str, Reference)> {
+        let mut held = vec![
+            ("class", Reference::Inventory { table: "classes", id: self.class }),
+            ("ingroup", Reference::Inventory { table: "ingroups", id: self.ingroup }),
+        ];
+        if self.customer != 0 {
+            held.push(("customer", Reference::Customer(self.customer)));
+        }
+        if self.region != 0 {
+            held.push(("region", Reference::Inventory { table: "regions", id: self.region }));
+        }
+        held
+    }
+}
+
 /// The stored form (HTTP status, body) of the answer for a count of numbers added.
 pub type AnswerFor = Box<dyn Fn(u64) -> Option<(u16, String)> + Send + Sync>;
 
@@ -83,6 +105,8 @@ pub enum Added {
     Count { count: u64, batch: i64 },
     /// Nothing was added: this many of the range exist; the first few given.
     Existing { count: i64, first: Vec<String> },
+    /// Nothing was added: the objects named by these parameters are gone.
+    Gone(Vec<&'static str>),
 }
 
 const IN_RANGE: &str = "number >= $1 AND number <= $2 AND length(number) = $3";
@@ -110,6 +134,42 @@ macro_rules! existing_in {
                 .await?
         };
         (count, sample)
+    }};
+}
+
+/// The ledger row of `charge_customer=1`: the class's setup price for each
+/// number added, and the references the numbers name, checked and held in
+/// the import's own transaction, on `$conn` (evaluated more than once).
+macro_rules! hold_and_charge {
+    ($conn:expr, $new:expr, $added:expr, $batch:expr, $hold:path) => {{
+        let new: &NewNumbers = $new;
+        let mut gone = Vec::new();
+        for (key, reference) in new.references() {
+            if !$hold(&mut *$conn, &reference).await? {
+                gone.push(key);
+            }
+        }
+        if gone.is_empty() && new.charge {
+            let setup: i64 = sqlx::query_scalar("SELECT setup FROM classes WHERE id = $1")
+                .bind(new.class)
+                .fetch_one(&mut *$conn)
+                .await?;
+            // Prices are at most a million units and a range a million numbers.
+            let amount = Money::from_units(setup).times($added as i64).unwrap_or(Money::from_units(i64::MAX));
+            let entry = NewEntry {
+                customer: new.customer,
+                entry_type: EntryType::Setup,
+                amount: -amount,
+                class: new.class,
+                count: $added as i64,
+                batch: $batch,
+                number: "",
+                description: "",
+                person: new.person,
+            };
+            add_on!(&mut *$conn, entry)?;
+        }
+        gone
     }};
 }
 
@@ -216,8 +276,11 @@ async fn add_postgres(mut session: Exclusive, new: &NewNumbers) -> Result<Added,
     } else {
         copied
     };
-    if new.charge {
-        record_charge_pg(conn, new, added, batch).await?;
+    let gone = hold_and_charge!(conn, new, added, batch, hold_pg);
+    if !gone.is_empty() {
+        sqlx::query("ROLLBACK").execute(&mut *conn).await?;
+        session.release();
+        return Ok(Added::Gone(gone));
     }
     let audit = audit_of(new, added, batch);
     record_on!(&mut *conn, audit)?;
@@ -233,20 +296,6 @@ async fn add_postgres(mut session: Exclusive, new: &NewNumbers) -> Result<Added,
     sqlx::query("COMMIT").execute(&mut *conn).await?;
     session.release();
     Ok(Added::Count { count: added, batch })
-}
-
-const CHARGE: &str = "INSERT INTO number_charges (customer, class, count, batch, created) VALUES ($1, $2, $3, $4, $5)";
-
-async fn record_charge_pg(conn: &mut PgConnection, new: &NewNumbers, count: u64, batch: i64) -> Result<(), StoreError> {
-    sqlx::query(CHARGE)
-        .bind(new.customer)
-        .bind(new.class)
-        .bind(count as i64)
-        .bind(batch)
-        .bind(now_epoch())
-        .execute(conn)
-        .await?;
-    Ok(())
 }
 
 /// SQLite: one write transaction on the single writer, so no other write can
@@ -304,15 +353,9 @@ async fn add_sqlite(db: &Db, new: &NewNumbers) -> Result<Added, StoreError> {
         added += query.execute(&mut *conn).await?.rows_affected();
         k += rows;
     }
-    if new.charge {
-        sqlx::query(CHARGE)
-            .bind(new.customer)
-            .bind(new.class)
-            .bind(added as i64)
-            .bind(batch)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
+    let gone = hold_and_charge!(conn, new, added, batch, hold_sqlite);
+    if !gone.is_empty() {
+        return Ok(Added::Gone(gone));
     }
     let audit = audit_of(new, added, batch);
     record_on!(&mut *conn, audit)?;
@@ -417,11 +460,6 @@ pub struct NumberFilter {
     pub search: Option<String>,
 }
 
-enum Bind {
-    Int(i64),
-    Text(String),
-}
-
 impl NumberFilter {
     /// ` WHERE ...` and the values it binds, `$1` onward.
     fn clause(&self, db: &Db) -> (String, Vec<Bind>) {
@@ -455,39 +493,13 @@ impl NumberFilter {
     }
 }
 
-macro_rules! bind_all {
-    ($query:expr, $binds:expr) => {{
-        let mut query = $query;
-        for bind in $binds {
-            query = match bind {
-                Bind::Int(value) => query.bind(*value),
-                Bind::Text(value) => query.bind(value.clone()),
-            };
-        }
-        query
-    }};
-}
-
 pub async fn count(db: &Db, filter: &NumberFilter) -> Result<i64, StoreError> {
     let (clause, binds) = filter.clause(db);
     let sql = format!("SELECT COUNT(*) FROM numbers{clause}");
     Ok(on_read!(db, |pool| bind_all!(sqlx::query_scalar(&sql), &binds).fetch_one(pool).await)?)
 }
 
-/// The rows of a list as JSON text, comma-separated, in chunks.
-pub use crate::base::RowChunks;
-
-/// JSON text sent to the client at a time.
-const STREAM_CHUNK_BYTES: usize = 64 * 1024;
-
-/// Streams the matching numbers, sorted by number, as JSON objects separated
-/// by commas. A connection is taken before this returns (so an unreachable
-/// database is still an ordinary 503); then a task reads rows one at a time
-/// and hands over chunks through a small channel, so neither the rows nor
-/// their JSON pile up in memory. A failure part-way ends the stream with an
-/// error, which ends the HTTP connection.
-/// Streams the rows; `permit` (a slot among the streams allowed at once) is
-/// held until the last row is sent or the client is gone.
+/// Streams the matching numbers, sorted by number (see [`stream::rows`]).
 pub async fn stream(
     db: &Db,
     filter: &NumberFilter,
@@ -503,45 +515,5 @@ pub async fn stream(
         binds.len() - 1,
         binds.len()
     );
-    let (sender, receiver) = mpsc::channel(4);
-    macro_rules! produce {
-        ($conn:expr) => {{
-            let mut conn = $conn;
-            tokio::spawn(async move {
-                let _permit = permit;
-                let result: Result<(), sqlx::Error> = async {
-                    let mut rows = bind_all!(sqlx::query_as::<_, NumberRow>(&sql), &binds).fetch(&mut *conn);
-                    let mut chunk = Vec::with_capacity(STREAM_CHUNK_BYTES + 512);
-                    let mut first = true;
-                    while let Some(row) = rows.try_next().await? {
-                        if !first {
-                            chunk.push(b',');
-                        }
-                        first = false;
-                        serde_json::to_writer(&mut chunk, &row).expect("a number row serialises");
-                        if chunk.len() >= STREAM_CHUNK_BYTES {
-                            let full = std::mem::replace(&mut chunk, Vec::with_capacity(STREAM_CHUNK_BYTES + 512));
-                            if sender.send(Ok(Bytes::from(full))).await.is_err() {
-                                return Ok(()); // the client went away
-                            }
-                        }
-                    }
-                    if !chunk.is_empty() {
-                        let _ = sender.send(Ok(Bytes::from(chunk))).await;
-                    }
-                    Ok(())
-                }
-                .await;
-                if let Err(err) = result {
-                    tracing::warn!(%err, "a streamed list failed part-way; ending the connection");
-                    let _ = sender.send(Err(std::io::Error::other("the list could not be completed"))).await;
-                }
-            });
-        }};
-    }
-    match db {
-        Db::Sqlite(lite) => produce!(lite.read.acquire().await?),
-        Db::Postgres(pool) => produce!(pool.acquire().await?),
-    }
-    Ok(receiver)
+    stream::rows::<NumberRow>(db, sql, binds, permit).await
 }

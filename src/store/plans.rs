@@ -167,14 +167,17 @@ pub async fn set_feature(tx: &mut Tx, plan: i64, limit: &FeatureLimit) -> Result
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Feature {
     Codes,
+    /// Numbers held (bought from the pool, or assigned).
+    Numbers,
 }
 
 impl Feature {
-    pub const ALL: [Feature; 1] = [Feature::Codes];
+    pub const ALL: [Feature; 2] = [Feature::Codes, Feature::Numbers];
 
     pub fn key(self) -> &'static str {
         match self {
             Self::Codes => "codes",
+            Self::Numbers => "numbers",
         }
     }
 
@@ -185,6 +188,8 @@ impl Feature {
     fn count_sql(self) -> &'static str {
         match self {
             Self::Codes => "SELECT COUNT(*) FROM codes WHERE customer = $1",
+            // `customer <> 0` lets the planner use the index of assigned numbers.
+            Self::Numbers => "SELECT COUNT(*) FROM numbers WHERE customer = $1 AND customer <> 0",
         }
     }
 }
@@ -194,7 +199,7 @@ impl Feature {
 ///
 /// A plan without a finite limit needs no count and no lock. Otherwise racing
 /// creates for one customer must count one after another: on PostgreSQL the
-/// customer's row is locked (`FOR UPDATE`), so the second racer counts only
+/// customer's row is locked (`FOR NO KEY UPDATE`), so the second racer counts only
 /// after the first has committed or rolled back; on SQLite the single writer
 /// connection already runs write transactions one at a time.
 pub async fn allows_one_more(tx: &mut Tx, customer: i64, feature: Feature) -> Result<bool, StoreError> {
@@ -213,7 +218,10 @@ pub async fn allows_one_more(tx: &mut Tx, customer: i64, feature: Feature) -> Re
         Some((_, Some(maximum))) => maximum,
     };
     if let Tx::Postgres(pg) = tx {
-        sqlx::query("SELECT id FROM customers WHERE id = $1 FOR UPDATE").bind(customer).execute(&mut **pg).await?;
+        sqlx::query("SELECT id FROM customers WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(customer)
+            .execute(&mut **pg)
+            .await?;
     }
     let held: i64 = on_tx!(tx, |conn| sqlx::query_scalar(feature.count_sql()).bind(customer).fetch_one(conn).await)?;
     Ok(held < maximum)

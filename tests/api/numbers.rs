@@ -121,10 +121,10 @@ both_databases! {
         let row = app.admin("numbers/system/get", &[("number", "15")]).await;
         let row = row.data();
         assert_eq!((row["region"].to_string(), row["customer"].to_string(), row["stype"].as_str()), (region.clone(), c.clone(), Some("callerid")));
-        // One charge entry for the call: customer, class, count and batch.
-        assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM number_charges").await, 1);
-        assert_eq!(app.scalar_i64(&format!("SELECT count FROM number_charges WHERE customer = {c} AND class = 1")).await, 10);
-        assert_eq!(app.scalar_i64("SELECT batch FROM number_charges").await, row["batch"].as_i64().unwrap());
+        // One ledger row for the call: customer, class, count and batch.
+        assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM ledger").await, 1);
+        assert_eq!(app.scalar_i64(&format!("SELECT count FROM ledger WHERE customer = {c} AND class = 1 AND type = 'setup'")).await, 10);
+        assert_eq!(app.scalar_i64("SELECT batch FROM ledger").await, row["batch"].as_i64().unwrap());
     }
 
     async fn existing_numbers_in_both_modes(backend) {

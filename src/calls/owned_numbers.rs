@@ -1,0 +1,326 @@
+//! A number's life after the pool, as billing portals drive it: a customer
+//! buys one (`numbers/purchase`, under its plan, charged the class's setup
+//! price), routes it (`numbers/update`), reads it back (`numbers/get`,
+//! `numbers/list`) and gives it back (`numbers/delete`).
+
+use super::{
+    Access, CallResult, CallSpec, Ctx, Kind, Param, ParamInfo, Reader, Request, handler,
+    param::{
+        Absent,
+        common::{CUSTOMER, DESCRIPTION},
+        parse,
+    },
+    routing::{
+        DNUMBER_KEPT, DTYPE_KEPT, FAX_DETECT, FAX_DNUMBER, FAX_DTYPE, Itself, LANGUAGE, MAXIMUM_SECONDS, MUSIC_CLASS,
+        Named, OWNER, PASSWORD, RECORDGROUP, RINGTONE, ROUTING, RouteView, SCREEN, SNAME, SNAME_ACTION,
+        check_destination, check_fax, check_references, hold_references, route_fields, route_view,
+    },
+    write::in_transaction,
+};
+use crate::{
+    base::{ApiError, Count, Reply},
+    domain::{
+        AllowCallerId, NumberSort, SnameAction, destination::DestinationType, parse_callerid, privilege::Privilege,
+    },
+    store::{
+        self, StoreError,
+        ledger::{EntryType, NewEntry},
+        owned_numbers::{NumberRoute, RoutedBy},
+        plans::Feature,
+        references::Reference,
+    },
+};
+
+const NUMBER: Param<String> = Param::required("number", Kind::Text, "The number.", parse::text);
+const PORT_INGROUP: Param<String> = Param::with_default(
+    "ingroup",
+    Kind::Text,
+    String::new(),
+    "ID of inbound group to add a ported number to. Switchyard does not port numbers in: leave it empty.",
+    |v| {
+        if v.is_empty() {
+            Ok(String::new())
+        } else {
+            Err("Porting numbers in is not supported: buy a number from the pool.".into())
+        }
+    },
+);
+const CALLERID: Param<String> = Param::with_default(
+    "callerid",
+    Kind::Text,
+    String::new(),
+    "Caller ID to present: empty for none, a number, ask, ask_prepend_original or ask_append_original.",
+    |v| parse::with(parse_callerid(v)),
+);
+const ALLOW_CALLERID: Param<AllowCallerId> = Param::with_default(
+    "allow_callerid",
+    Kind::Text,
+    AllowCallerId::Customer,
+    "Who may use this number as caller ID: customer, owner or recursive.",
+    |v| parse::with(AllowCallerId::parse(v)),
+);
+const DIRECTORY: Param<bool> =
+    Param::with_default("directory", Kind::Flag, false, "1 to list in the directory, 0 not to.", parse::flag);
+const SORT: Param<NumberSort> = Param {
+    name: "sort",
+    kind: Kind::Text,
+    doc: "Sort by number, destination (type, then number) or dnumber.",
+    absent: Absent::ValueWhenEmpty(NumberSort::Number),
+    parse: |v| parse::with(NumberSort::parse(v)),
+};
+const CALLERID_FILTER: Param<bool> = Param::with_default(
+    "callerid",
+    Kind::Flag,
+    false,
+    "1 to list numbers usable as caller ID (including caller-ID-only ones), 0 for normal numbers only.",
+    parse::flag,
+);
+
+route_fields! {
+    NumberFields for NumberRoute,
+    params: { UPDATE_PARAMS: [NUMBER, CUSTOMER, DTYPE_KEPT, DNUMBER_KEPT] },
+    fields: {
+        description: String = DESCRIPTION => |v| v,
+        fax_detect: bool = FAX_DETECT => i64::from,
+        fax_dtype: Option<DestinationType> = FAX_DTYPE => |v: Option<DestinationType>| v.map_or_else(String::new, |t| t.as_str().to_string()),
+        fax_dnumber: String = FAX_DNUMBER => |v| v,
+        callerid: String = CALLERID => |v| v,
+        allow_callerid: AllowCallerId = ALLOW_CALLERID => |v: AllowCallerId| v.as_str().to_string(),
+        directory: bool = DIRECTORY => i64::from,
+        language: String = LANGUAGE => |v| v,
+        maximum_seconds: i64 = MAXIMUM_SECONDS => |v| v,
+        music: i64 = MUSIC_CLASS => |v| v,
+        owner: i64 = OWNER => |v| v,
+        password: String = PASSWORD => |v| v,
+        recordgroup: i64 = RECORDGROUP => |v| v,
+        ringtone: String = RINGTONE => |v| v,
+        routing: String = ROUTING => |v| v,
+        screen: i64 = SCREEN => |v| v,
+        sname: String = SNAME => |v| v,
+        sname_action: SnameAction = SNAME_ACTION => |v: SnameAction| v.as_str().to_string(),
+    }
+}
+
+const SELLERS: &[Privilege] = &[Privilege::Administrator, Privilege::Wholesale];
+
+pub const CALLS: &[CallSpec] = &[
+    CallSpec {
+        name: "numbers/purchase",
+        summary: "Buys a number from the pool for a customer, under its plan's numbers limit, charging its class's setup price.",
+        access: Access::Requires { any_of: SELLERS, writes: true },
+        params: &[&NUMBER, &PORT_INGROUP, &CUSTOMER],
+        list: false,
+        handler: handler!(Held, purchase),
+    },
+    CallSpec {
+        name: "numbers/get",
+        summary: "Gets one of a customer's numbers with its routing.",
+        access: Access::Requires {
+            any_of: &[Privilege::User, Privilege::Administrator, Privilege::Wholesale],
+            writes: false,
+        },
+        params: &[&NUMBER, &CUSTOMER],
+        list: false,
+        handler: handler!(Held, get),
+    },
+    CallSpec {
+        name: "numbers/list",
+        summary: "Lists the numbers a customer holds, with their routing; the answer is streamed.",
+        access: Access::Requires { any_of: &[Privilege::User, Privilege::Wholesale], writes: false },
+        params: &[&CALLERID_FILTER, &CUSTOMER, &SORT],
+        list: true,
+        handler: handler!(HeldList, list),
+    },
+    CallSpec {
+        name: "numbers/update",
+        summary: "Changes a customer's number: where calls go and the rest; absent fields keep their value. Without administrator or wholesale, only numbers the caller owns.",
+        access: Access::Requires {
+            any_of: &[Privilege::Administrator, Privilege::User, Privilege::Wholesale],
+            writes: true,
+        },
+        params: UPDATE_PARAMS,
+        list: false,
+        handler: handler!(RouteChange, update),
+    },
+    CallSpec {
+        name: "numbers/delete",
+        summary: "Releases a customer's number to the pool, its routing cleared; refused while a feature code or another number routes to it.",
+        access: Access::Requires { any_of: SELLERS, writes: true },
+        params: &[&NUMBER, &CUSTOMER],
+        list: false,
+        handler: handler!(Held, release),
+    },
+];
+
+/// A number named for a customer the caller sees.
+struct Held {
+    number: String,
+    customer: i64,
+}
+
+impl Request for Held {
+    async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
+        let number = r.get(&NUMBER);
+        let _ = r.get(&PORT_INGROUP);
+        let customer = r.seen_customer(&CUSTOMER).await?;
+        Ok(number.map(|number| Self { number, customer }))
+    }
+}
+
+struct HeldList {
+    customer: i64,
+    callerid: bool,
+    sort: NumberSort,
+}
+
+impl Request for HeldList {
+    async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
+        let callerid = r.get(&CALLERID_FILTER);
+        let customer = r.seen_customer(&CUSTOMER).await?;
+        let sort = r.get(&SORT);
+        Ok((|| Some(Self { customer, callerid: callerid?, sort: sort? }))())
+    }
+}
+
+/// numbers/update: the number's current fields (if the caller may change
+/// them) with those sent applied, checked.
+struct RouteChange {
+    number: String,
+    customer: i64,
+    /// `None`: the customer holds no such number, or the caller may not change it (404).
+    route: Option<NumberRoute>,
+    named: Vec<Named>,
+}
+
+impl Request for RouteChange {
+    async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
+        let caller = r.caller()?;
+        let number = r.get(&NUMBER);
+        let customer = r.seen_customer(&CUSTOMER).await?;
+        let dtype = r.given(&DTYPE_KEPT);
+        let dnumber = r.given(&DNUMBER_KEPT);
+        let fields = NumberFields::read(r, false);
+        let Some(number) = number else { return Ok(None) };
+        let stored = match r.is_ok(CUSTOMER.name) {
+            true => store::owned_numbers::get(r.db, customer, &number).await?,
+            false => None,
+        };
+        // A person who may not edit every number sees only the numbers they own.
+        let editor = caller.privileges.admits(SELLERS, true);
+        let Some(mut route) = stored.map(|held| held.route).filter(|route| editor || route.owner == caller.person)
+        else {
+            return Ok(Some(Self { number, customer, route: None, named: Vec::new() }));
+        };
+        let changed: Vec<&str> = UPDATE_PARAMS.iter().map(|p| p.name()).filter(|name| r.is_given_name(name)).collect();
+        fields.apply(&mut route);
+        // A refused type was reported; the number is not judged against the old one.
+        let dtype =
+            if r.is_ok(DTYPE_KEPT.name) { dtype.or_else(|| DestinationType::parse_call(&route.dtype)) } else { None };
+        let dnumber = dnumber.unwrap_or_else(|| route.dnumber.clone());
+        if let Some(destination) = check_destination(r, dtype, Some(&dnumber)) {
+            route.dtype = destination.dtype.as_str().to_string();
+            route.dnumber = destination.dnumber;
+        }
+        let view = view(&route, customer, &number);
+        check_fax(r, &view);
+        let named = super::routing::references(&view, |keys| keys.iter().any(|k| changed.contains(k)));
+        check_references(r, &view, &named).await?;
+        Ok(Some(Self { number, customer, route: Some(route), named }))
+    }
+}
+
+fn view<'a>(route: &'a NumberRoute, customer: i64, number: &'a str) -> RouteView<'a> {
+    route_view!(route, customer: customer, itself: Itself::Number(number))
+}
+
+async fn purchase(ctx: Ctx, held: Held) -> CallResult {
+    let person = ctx.caller()?.person;
+    in_transaction(&ctx, async |tx| {
+        let customer = Reference::Customer(held.customer);
+        hold_references(tx, &[("customer", customer, "This customer does not exist.")]).await?;
+        if !store::plans::allows_one_more(tx, held.customer, Feature::Numbers).await? {
+            return Err(ApiError::PlanForbids);
+        }
+        let Some(bought) = store::owned_numbers::purchase(tx, held.customer, &held.number).await? else {
+            return Err(ApiError::invalid(NUMBER.name, "This number is not available to purchase."));
+        };
+        let charge = NewEntry {
+            customer: held.customer,
+            entry_type: EntryType::Setup,
+            amount: -bought.setup,
+            class: bought.class,
+            count: 1,
+            batch: 0,
+            number: &held.number,
+            description: "",
+            person,
+        };
+        store::ledger::add(tx, &charge).await?;
+        Ok(Reply::Done)
+    })
+    .await
+}
+
+async fn get(ctx: Ctx, held: Held) -> CallResult {
+    let number = store::owned_numbers::get(&ctx.db, held.customer, &held.number).await?;
+    Reply::data(&number.ok_or_else(not_found)?)
+}
+
+/// Enswitch's words for a number that is not there (or not the caller's to see).
+fn not_found() -> ApiError {
+    ApiError::NotFoundNamed("The number does not exist.")
+}
+
+async fn list(ctx: Ctx, request: HeldList) -> CallResult {
+    if ctx.count {
+        let count = store::owned_numbers::count(&ctx.db, request.customer, request.callerid).await?;
+        return Reply::data(&Count { count });
+    }
+    // A stream holds a database connection for as long as its client reads.
+    let Ok(permit) = ctx.streams.clone().try_acquire_owned() else {
+        return Err(ApiError::Overloaded);
+    };
+    let HeldList { customer, callerid, sort } = request;
+    Ok(Reply::Rows(store::owned_numbers::stream(&ctx.db, customer, callerid, sort, &ctx.window, permit).await?))
+}
+
+async fn update(ctx: Ctx, change: RouteChange) -> CallResult {
+    let route = change.route.ok_or_else(not_found)?;
+    in_transaction(&ctx, async |tx| {
+        hold_references(tx, &change.named).await?;
+        if store::owned_numbers::save_route(tx, change.customer, &change.number, &route).await? {
+            Ok(Reply::Done)
+        } else {
+            Err(not_found())
+        }
+    })
+    .await
+}
+
+async fn release(ctx: Ctx, held: Held) -> CallResult {
+    in_transaction(&ctx, async |tx| match store::owned_numbers::release(tx, held.customer, &held.number).await? {
+        Ok(true) => Ok(Reply::Done),
+        Ok(false) => Err(not_found()),
+        Err(routed) => Err(ApiError::invalid(NUMBER.name, &routed_message(&routed))),
+    })
+    .await
+}
+
+/// The 400 message naming what still routes to a number (or a range).
+pub fn routed_message(routed: &RoutedBy) -> String {
+    const SHOWN: usize = 10;
+    let name = |items: &[String]| {
+        let more = if items.len() > SHOWN { format!(" and {} more", items.len() - SHOWN) } else { String::new() };
+        format!("{}{more}", items.iter().take(SHOWN).map(String::as_str).collect::<Vec<_>>().join(", "))
+    };
+    let mut parts = Vec::new();
+    if !routed.codes.is_empty() {
+        parts.push(format!("feature codes route to it: {}", name(&routed.codes)));
+    }
+    if !routed.numbers.is_empty() {
+        parts.push(format!("numbers route to it: {}", name(&routed.numbers)));
+    }
+    let mut message = format!("Still in use: {}.", parts.join("; "));
+    message.push_str(" Change their destinations first.");
+    message
+}

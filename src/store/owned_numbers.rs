@@ -1,0 +1,384 @@
+//! Numbers a customer holds: buying one from the pool, its customer-side
+//! fields (where calls to it go), giving it back, and what routes to it.
+//! The customer-side fields live in `number_routes`, one row per number that
+//! has been changed by numbers/update; a number without one has the
+//! defaults, so the pool and bulk imports never pay for these columns.
+
+use std::sync::LazyLock;
+
+use serde::Serialize;
+use sqlx::{Row, postgres::PgRow, sqlite::SqliteRow};
+
+use super::{
+    Db, ListWindow, RowChunks, StoreError, Tx,
+    numbers::NumberRow,
+    stream::{self, Bind, bind_all},
+};
+use crate::domain::{NumberSort, money::Money};
+
+stored_record! {
+    /// The customer-side fields of a number (numbers/update), in table order.
+    NumberRoute {
+        description: String,
+        dtype: String,
+        dnumber: String,
+        fax_detect: i64,
+        fax_dtype: String,
+        fax_dnumber: String,
+        callerid: String,
+        allow_callerid: String,
+        directory: i64,
+        language: String,
+        maximum_seconds: i64,
+        music: i64,
+        owner: i64,
+        password: String,
+        recordgroup: i64,
+        ringtone: String,
+        routing: String,
+        screen: i64,
+        sname: String,
+        sname_action: String,
+    }
+}
+
+/// What a number without customer-side fields has: calls to it hang up.
+impl Default for NumberRoute {
+    fn default() -> Self {
+        Self {
+            description: String::new(),
+            dtype: "hangup".into(),
+            dnumber: String::new(),
+            fax_detect: 0,
+            fax_dtype: String::new(),
+            fax_dnumber: String::new(),
+            callerid: String::new(),
+            allow_callerid: "customer".into(),
+            directory: 0,
+            language: String::new(),
+            maximum_seconds: -1,
+            music: 0,
+            owner: 0,
+            password: String::new(),
+            recordgroup: 0,
+            ringtone: String::new(),
+            routing: String::new(),
+            screen: 0,
+            sname: String::new(),
+            sname_action: "replace".into(),
+        }
+    }
+}
+
+/// A number as its customer sees it (numbers/get, numbers/list rows).
+#[derive(Debug, Clone, Serialize)]
+pub struct OwnedNumber {
+    #[serde(flatten)]
+    pub inventory: NumberRow,
+    #[serde(flatten)]
+    pub route: NumberRoute,
+}
+
+/// Reads the joined row: the route's columns are all NULL (and `routed` is)
+/// when the number has no row of its own, and then it has the defaults.
+macro_rules! owned_from_row {
+    ($row_type:ty) => {
+        impl<'r> sqlx::FromRow<'r, $row_type> for OwnedNumber {
+            fn from_row(row: &'r $row_type) -> Result<Self, sqlx::Error> {
+                let routed: Option<String> = row.try_get("routed")?;
+                Ok(Self {
+                    inventory: NumberRow::from_row(row)?,
+                    route: if routed.is_some() { NumberRoute::from_row(row)? } else { NumberRoute::default() },
+                })
+            }
+        }
+    };
+}
+owned_from_row!(SqliteRow);
+owned_from_row!(PgRow);
+
+/// `n.*` of the inventory, `r.number AS routed`, then the route's columns.
+static SELECT: LazyLock<String> = LazyLock::new(|| {
+    let route: Vec<String> = FIELDS.iter().map(|f| format!("r.{f}")).collect();
+    format!(
+        "SELECT n.number, n.class, n.ingroup, n.customer, n.region, n.alias, n.stype, n.batch, n.created, \
+         r.number AS routed, {} FROM numbers n \
+         LEFT JOIN number_routes r ON r.number = n.number AND r.customer = n.customer",
+        route.join(", ")
+    )
+});
+
+/// Writes a number's customer-side fields, replacing any it had.
+static UPSERT: LazyLock<String> = LazyLock::new(|| {
+    let values: Vec<String> = (3..FIELDS.len() + 3).map(|i| format!("${i}")).collect();
+    let sets: Vec<String> = FIELDS.iter().map(|f| format!("{f} = excluded.{f}")).collect();
+    format!(
+        "INSERT INTO number_routes (number, customer, {}) VALUES ($1, $2, {}) \
+         ON CONFLICT (number) DO UPDATE SET customer = excluded.customer, {}",
+        FIELDS.join(", "),
+        values.join(", "),
+        sets.join(", ")
+    )
+});
+
+pub async fn get(db: &Db, customer: i64, number: &str) -> Result<Option<OwnedNumber>, StoreError> {
+    let sql = format!("{} WHERE n.number = $1 AND n.customer = $2", *SELECT);
+    Ok(on_read!(db, |pool| sqlx::query_as(&sql).bind(number).bind(customer).fetch_optional(pool).await)?)
+}
+
+/// The condition of numbers/list: the customer's numbers, and with
+/// `callerid` those only usable as a caller ID too.
+fn list_clause(customer: i64, callerid: bool) -> (String, Vec<Bind>) {
+    let kinds = if callerid { "" } else { " AND n.stype = 'number'" };
+    // `customer <> 0` lets the planner use the index of assigned numbers.
+    (format!(" WHERE n.customer = $1 AND n.customer <> 0{kinds}"), vec![Bind::Int(customer)])
+}
+
+pub async fn count(db: &Db, customer: i64, callerid: bool) -> Result<i64, StoreError> {
+    let (clause, binds) = list_clause(customer, callerid);
+    let sql = format!("SELECT COUNT(*) FROM numbers n{clause}");
+    Ok(on_read!(db, |pool| bind_all!(sqlx::query_scalar(&sql), &binds).fetch_one(pool).await)?)
+}
+
+/// Streams a customer's numbers in `sort` order (ties by number).
+pub async fn stream(
+    db: &Db,
+    customer: i64,
+    callerid: bool,
+    sort: NumberSort,
+    window: &ListWindow,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) -> Result<RowChunks, StoreError> {
+    let (clause, mut binds) = list_clause(customer, callerid);
+    let order = window.order();
+    // An unrouted number sorts as its defaults: type hangup, no number.
+    let keys = match sort {
+        NumberSort::Number => format!("n.number {order}"),
+        NumberSort::Destination => {
+            format!("COALESCE(r.dtype, 'hangup') {order}, COALESCE(r.dnumber, '') {order}, n.number {order}")
+        }
+        NumberSort::Dnumber => format!("COALESCE(r.dnumber, '') {order}, n.number {order}"),
+    };
+    binds.push(Bind::Int(window.limit_or_all()));
+    binds.push(Bind::Int(window.offset));
+    let sql = format!("{}{clause} ORDER BY {keys} LIMIT ${} OFFSET ${}", *SELECT, binds.len() - 1, binds.len());
+    stream::rows::<OwnedNumber>(db, sql, binds, permit).await
+}
+
+/// The number `customer` holds, locked (PostgreSQL) until `tx` ends so that
+/// no other write changes hands or routing under this one.
+async fn lock_owned(tx: &mut Tx, customer: i64, number: &str) -> Result<bool, StoreError> {
+    let sql = "SELECT number FROM numbers WHERE number = $1 AND customer = $2";
+    let found: Option<String> = match tx {
+        Tx::Sqlite(lite) => sqlx::query_scalar(sql).bind(number).bind(customer).fetch_optional(&mut **lite).await?,
+        Tx::Postgres(pg) => {
+            sqlx::query_scalar(&format!("{sql} FOR UPDATE"))
+                .bind(number)
+                .bind(customer)
+                .fetch_optional(&mut **pg)
+                .await?
+        }
+    };
+    Ok(found.is_some())
+}
+
+/// A number bought: its class and that class's setup price.
+#[derive(Debug, Clone, Copy)]
+pub struct Bought {
+    pub class: i64,
+    pub setup: Money,
+}
+
+/// Moves `number` from the pool to `customer`: `None` when it is not in the
+/// pool. Two purchases of one number race on its row: the second waits for
+/// the first and then finds it no longer in the pool.
+pub async fn purchase(tx: &mut Tx, customer: i64, number: &str) -> Result<Option<Bought>, StoreError> {
+    let class: Option<i64> = on_tx!(tx, |conn| sqlx::query_scalar(
+        "UPDATE numbers SET customer = $1 WHERE number = $2 AND customer = 0 RETURNING class"
+    )
+    .bind(customer)
+    .bind(number)
+    .fetch_optional(&mut *conn)
+    .await)?;
+    let Some(class) = class else { return Ok(None) };
+    let setup: Option<i64> = on_tx!(tx, |conn| sqlx::query_scalar("SELECT setup FROM classes WHERE id = $1")
+        .bind(class)
+        .fetch_optional(&mut *conn)
+        .await)?;
+    Ok(Some(Bought { class, setup: Money::from_units(setup.unwrap_or(0)) }))
+}
+
+/// Writes the customer-side fields of a number `customer` holds: `false` if
+/// it holds no such number.
+pub async fn save_route(tx: &mut Tx, customer: i64, number: &str, route: &NumberRoute) -> Result<bool, StoreError> {
+    if !lock_owned(tx, customer, number).await? {
+        return Ok(false);
+    }
+    on_tx!(tx, |conn| bind_record(sqlx::query(&UPSERT).bind(number).bind(customer), route)
+        .execute(&mut *conn)
+        .await
+        .map(drop))?;
+    Ok(true)
+}
+
+/// The numbers a change of hands or a delete acts on.
+#[derive(Debug, Clone, Copy)]
+pub enum Targets<'a> {
+    One(&'a str),
+    /// `first..=last` of one width.
+    Range {
+        first: &'a str,
+        last: &'a str,
+        width: i64,
+    },
+    Batch(i64),
+}
+
+impl Targets<'_> {
+    /// A condition on `{alias}.number`, binding from `$next`.
+    fn condition(&self, alias: &str, next: usize) -> (String, Vec<Bind>) {
+        match *self {
+            Self::One(number) => (format!("{alias}.number = ${next}"), vec![Bind::Text(number.into())]),
+            Self::Range { first, last, width } => (
+                format!(
+                    "{alias}.number >= ${next} AND {alias}.number <= ${} AND length({alias}.number) = ${}",
+                    next + 1,
+                    next + 2
+                ),
+                vec![Bind::Text(first.into()), Bind::Text(last.into()), Bind::Int(width)],
+            ),
+            Self::Batch(batch) => (format!("{alias}.batch = ${next}"), vec![Bind::Int(batch)]),
+        }
+    }
+}
+
+/// What routes to some numbers: feature codes (by code) and other numbers.
+#[derive(Debug, Default)]
+pub struct RoutedBy {
+    pub codes: Vec<String>,
+    pub numbers: Vec<String>,
+}
+
+impl RoutedBy {
+    pub fn is_empty(&self) -> bool {
+        self.codes.is_empty() && self.numbers.is_empty()
+    }
+}
+
+/// Locks `targets` (PostgreSQL; a writer routing to one of them holds it
+/// `FOR SHARE`, so this waits for it and then sees its row) and finds what
+/// routes to them, by call or fax destination.
+pub async fn routed_to(tx: &mut Tx, targets: Targets<'_>) -> Result<RoutedBy, StoreError> {
+    let (condition, binds) = targets.condition("n", 1);
+    if let Tx::Postgres(pg) = tx {
+        let lock = format!("SELECT COUNT(*) FROM (SELECT 1 FROM numbers n WHERE {condition} FOR UPDATE) locked");
+        bind_all!(sqlx::query_scalar::<_, i64>(&lock), &binds).fetch_one(&mut **pg).await?;
+    }
+    let codes = format!(
+        "SELECT DISTINCT c.code FROM codes c JOIN numbers n ON \
+         (c.dtype = 'number' AND n.number = c.dnumber) OR (c.fax_dtype = 'number' AND n.number = c.fax_dnumber) \
+         WHERE {condition} ORDER BY c.code"
+    );
+    let numbers = format!(
+        "SELECT DISTINCT r.number FROM number_routes r JOIN numbers n ON \
+         (r.dtype = 'number' AND n.number = r.dnumber) OR (r.fax_dtype = 'number' AND n.number = r.fax_dnumber) \
+         WHERE {condition} ORDER BY r.number"
+    );
+    Ok(on_tx!(tx, |conn| {
+        let codes = bind_all!(sqlx::query_scalar(&codes), &binds).fetch_all(&mut *conn).await?;
+        let numbers = bind_all!(sqlx::query_scalar(&numbers), &binds).fetch_all(&mut *conn).await?;
+        RoutedBy { codes, numbers }
+    }))
+}
+
+/// Clears every call or fax destination that routes to `targets` (call
+/// destinations become `hangup`, fax ones none): how many codes and how many
+/// numbers had one cleared.
+pub async fn clear_routes_to(tx: &mut Tx, targets: Targets<'_>) -> Result<(u64, u64), StoreError> {
+    let (condition, binds) = targets.condition("n", 1);
+    let mut cleared = [0u64; 2];
+    for (i, table) in ["codes", "number_routes"].into_iter().enumerate() {
+        let targeted = format!("IN (SELECT n.number FROM numbers n WHERE {condition})");
+        let call =
+            format!("UPDATE {table} SET dtype = 'hangup', dnumber = '' WHERE dtype = 'number' AND dnumber {targeted}");
+        let fax = format!(
+            "UPDATE {table} SET fax_dtype = '', fax_dnumber = '', fax_detect = 0 \
+             WHERE fax_dtype = 'number' AND fax_dnumber {targeted}"
+        );
+        for sql in [call, fax] {
+            cleared[i] += on_tx!(tx, |conn| bind_all!(sqlx::query(&sql), &binds)
+                .execute(&mut *conn)
+                .await
+                .map(|r| r.rows_affected()))?;
+        }
+    }
+    Ok((cleared[0], cleared[1]))
+}
+
+/// Forgets the customer-side fields of `targets` (before they are deleted or
+/// change hands).
+pub async fn forget_routes(tx: &mut Tx, targets: Targets<'_>) -> Result<(), StoreError> {
+    let (condition, binds) = targets.condition("n", 1);
+    let sql = format!("DELETE FROM number_routes WHERE number IN (SELECT n.number FROM numbers n WHERE {condition})");
+    on_tx!(tx, |conn| bind_all!(sqlx::query(&sql), &binds).execute(&mut *conn).await.map(drop))?;
+    Ok(())
+}
+
+/// Who holds `number` now (0: the pool), inside `tx`.
+pub async fn holder(tx: &mut Tx, number: &str) -> Result<Option<i64>, StoreError> {
+    Ok(on_tx!(tx, |conn| sqlx::query_scalar("SELECT customer FROM numbers WHERE number = $1")
+        .bind(number)
+        .fetch_optional(&mut *conn)
+        .await)?)
+}
+
+/// Releases a number `customer` holds to the pool, its routing forgotten.
+/// `Err(routed)` while something routes to it; `Ok(false)` when the
+/// customer holds no such number.
+pub async fn release(tx: &mut Tx, customer: i64, number: &str) -> Result<Result<bool, RoutedBy>, StoreError> {
+    if !lock_owned(tx, customer, number).await? {
+        return Ok(Ok(false));
+    }
+    let routed = routed_to(tx, Targets::One(number)).await?;
+    if !routed.is_empty() {
+        return Ok(Err(routed));
+    }
+    forget_routes(tx, Targets::One(number)).await?;
+    on_tx!(tx, |conn| sqlx::query("UPDATE numbers SET customer = 0 WHERE number = $1")
+        .bind(number)
+        .execute(&mut *conn)
+        .await
+        .map(drop))?;
+    Ok(Ok(true))
+}
+
+/// One class's part of what a customer's numbers cost per month.
+#[derive(Debug, Clone, Serialize)]
+pub struct MonthlyByClass {
+    pub class: i64,
+    pub name: String,
+    pub count: i64,
+    pub monthly: Money,
+    pub total: Money,
+}
+
+/// What `customer`'s numbers cost per month now, per class.
+pub async fn monthly(db: &Db, customer: i64) -> Result<Vec<MonthlyByClass>, StoreError> {
+    let rows: Vec<(i64, Option<String>, i64, Option<i64>)> = on_read!(db, |pool| sqlx::query_as(
+        "SELECT n.class, c.name, COUNT(*), c.monthly FROM numbers n LEFT JOIN classes c ON c.id = n.class \
+         WHERE n.customer = $1 AND n.customer <> 0 GROUP BY n.class, c.name, c.monthly ORDER BY n.class"
+    )
+    .bind(customer)
+    .fetch_all(pool)
+    .await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(class, name, count, monthly)| {
+            let monthly = Money::from_units(monthly.unwrap_or(0));
+            // Prices are at most a million units; only a table of billions
+            // of numbers could reach the bound, which then holds.
+            let total = monthly.times(count).unwrap_or(Money::from_units(i64::MAX));
+            MonthlyByClass { class, name: name.unwrap_or_default(), count, monthly, total }
+        })
+        .collect())
+}
