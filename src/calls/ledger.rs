@@ -10,7 +10,7 @@ use super::{
     write::in_transaction,
 };
 use crate::{
-    base::{ApiError, Count, Reply},
+    base::{Count, Reply},
     domain::{money::Money, privilege::Privilege},
     store::{
         self, StoreError,
@@ -169,10 +169,7 @@ async fn transactions(ctx: Ctx, request: LedgerPeriod) -> CallResult {
     if ctx.count {
         return Reply::data(&Count { count: store::ledger::count(&ctx.db, request.customer, request.period).await? });
     }
-    // A stream holds a database connection for as long as its client reads.
-    let Ok(permit) = ctx.streams.clone().try_acquire_owned() else {
-        return Err(ApiError::Overloaded);
-    };
+    let permit = ctx.stream_slot()?;
     Ok(Reply::Rows(store::ledger::stream(&ctx.db, request.customer, request.period, &ctx.window, permit).await?))
 }
 

@@ -163,6 +163,13 @@ impl Ctx {
         reader.finish(request, self.strict)
     }
 
+    /// A slot for a streamed answer. A stream holds a database connection for
+    /// as long as its client reads: only so many at once, so that logins and
+    /// short calls keep theirs; past that, 503.
+    pub fn stream_slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+        self.streams.clone().try_acquire_owned().map_err(|_| ApiError::Overloaded)
+    }
+
     /// The authenticated caller of a call that requires one.
     pub fn caller(&self) -> Result<&Caller, ApiError> {
         self.caller.as_ref().ok_or_else(|| ApiError::internal("a call that needs a caller was run without one"))

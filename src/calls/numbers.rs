@@ -426,11 +426,7 @@ async fn answer_list(ctx: &Ctx, filter: NumberFilter, window: ListWindow) -> Cal
     if ctx.count {
         return Reply::data(&Count { count: store::numbers::count(&ctx.db, &filter).await? });
     }
-    // A stream holds a database connection for as long as its client reads:
-    // only so many at once, so that logins and short calls keep theirs.
-    let Ok(permit) = ctx.streams.clone().try_acquire_owned() else {
-        return Err(ApiError::Overloaded);
-    };
+    let permit = ctx.stream_slot()?;
     Ok(Reply::Rows(store::numbers::stream(&ctx.db, &filter, &window, permit).await?))
 }
 
@@ -449,7 +445,7 @@ async fn update(ctx: Ctx, change: NumberChange) -> CallResult {
             let holder = store::owned_numbers::holder(tx, &change.number).await?;
             if holder.is_some_and(|holder| holder != customer) {
                 if !routed.is_empty() {
-                    return Err(ApiError::invalid(NEW_OWNER.name, &routed_message(&routed)));
+                    return Err(ApiError::invalid(NEW_OWNER.name, &routed_message(&routed, "this number")));
                 }
                 store::owned_numbers::forget_routes(tx, one).await?;
             }
@@ -488,7 +484,8 @@ async fn delete(ctx: Ctx, Removal { gone, force }: Removal) -> CallResult {
         let mut cleared = Cleared { codes: 0, numbers: 0 };
         if !routed.is_empty() {
             if !force {
-                return Err(ApiError::invalid(key, &routed_message(&routed)));
+                let message = routed_message(&routed, "these numbers");
+                return Err(ApiError::invalid(key, &format!("{message} Or send force=1 to make them hang up.")));
             }
             (cleared.codes, cleared.numbers) = store::owned_numbers::clear_routes_to(tx, targets).await?;
         }

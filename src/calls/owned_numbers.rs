@@ -276,10 +276,7 @@ async fn list(ctx: Ctx, request: HeldList) -> CallResult {
         let count = store::owned_numbers::count(&ctx.db, request.customer, request.callerid).await?;
         return Reply::data(&Count { count });
     }
-    // A stream holds a database connection for as long as its client reads.
-    let Ok(permit) = ctx.streams.clone().try_acquire_owned() else {
-        return Err(ApiError::Overloaded);
-    };
+    let permit = ctx.stream_slot()?;
     let HeldList { customer, callerid, sort } = request;
     Ok(Reply::Rows(store::owned_numbers::stream(&ctx.db, customer, callerid, sort, &ctx.window, permit).await?))
 }
@@ -301,26 +298,27 @@ async fn release(ctx: Ctx, held: Held) -> CallResult {
     in_transaction(&ctx, async |tx| match store::owned_numbers::release(tx, held.customer, &held.number).await? {
         Ok(true) => Ok(Reply::Done),
         Ok(false) => Err(not_found()),
-        Err(routed) => Err(ApiError::invalid(NUMBER.name, &routed_message(&routed))),
+        Err(routed) => Err(ApiError::invalid(NUMBER.name, &routed_message(&routed, "this number"))),
     })
     .await
 }
 
-/// The 400 message naming what still routes to a number (or a range).
-pub fn routed_message(routed: &RoutedBy) -> String {
+/// The 400 message naming what still routes to `what` ("this number",
+/// "these numbers"): the first few codes and numbers, and how many more.
+pub fn routed_message(routed: &RoutedBy, what: &str) -> String {
     const SHOWN: usize = 10;
     let name = |items: &[String]| {
-        let more = if items.len() > SHOWN { format!(" and {} more", items.len() - SHOWN) } else { String::new() };
-        format!("{}{more}", items.iter().take(SHOWN).map(String::as_str).collect::<Vec<_>>().join(", "))
+        let shown: Vec<&str> = items.iter().take(SHOWN).map(String::as_str).collect();
+        let more = items.len().saturating_sub(SHOWN);
+        if more > 0 { format!("{} and {more} more", shown.join(", ")) } else { shown.join(", ") }
     };
     let mut parts = Vec::new();
     if !routed.codes.is_empty() {
-        parts.push(format!("feature codes route to it: {}", name(&routed.codes)));
+        parts.push(format!("Feature codes route to {what}: {}.", name(&routed.codes)));
     }
     if !routed.numbers.is_empty() {
-        parts.push(format!("numbers route to it: {}", name(&routed.numbers)));
+        parts.push(format!("Numbers route to {what}: {}.", name(&routed.numbers)));
     }
-    let mut message = format!("Still in use: {}.", parts.join("; "));
-    message.push_str(" Change their destinations first.");
-    message
+    parts.push("Change their destinations first.".into());
+    parts.join(" ")
 }
