@@ -14,7 +14,8 @@ use super::{
     routing::{
         self, DNUMBER_KEPT, DTYPE_KEPT, FAX_DETECT, FAX_DNUMBER, FAX_DTYPE, Itself, LANGUAGE, MAXIMUM_SECONDS,
         MUSIC_CLASS, Named, OWNER, PASSWORD, RECORDGROUP, RINGTONE, ROUTING, RouteView, SCREEN, SNAME, SNAME_ACTION,
-        check_destination, check_fax, check_references, hold_references, in_range, route_fields, route_view,
+        check_destination, check_fax, check_references, hold_references, in_range, plan_allows, route_fields,
+        route_view,
     },
     write::in_transaction,
 };
@@ -29,7 +30,6 @@ use crate::{
         self, StoreError,
         codes::{CodeRecord, InsertError},
         plans::Feature,
-        references::Reference,
     },
 };
 
@@ -220,11 +220,10 @@ impl Request for NewCode {
             destination.store_in(&mut record);
         }
         check_record(r, &record);
-        let mut named = routing::references(&view(&record), |_| true);
+        let named = routing::references(&view(&record), |_| true);
         if r.is_ok("customer") && r.is_ok("code") {
             check_references(r, &view(&record), &named).await?;
         }
-        named.push(("customer", Reference::Customer(customer), "This customer does not exist."));
         record.created = store::now_epoch();
         Ok(code.and(destination).map(|_| Self { record, named }))
     }
@@ -324,10 +323,8 @@ async fn create(ctx: Ctx, request: NewCode) -> CallResult {
         return Err(ApiError::RoleForbids);
     }
     let reply = in_transaction(&ctx, async |tx| {
+        plan_allows(tx, record.customer, Feature::Codes).await?;
         hold_references(tx, &request.named).await?;
-        if !store::plans::allows_one_more(tx, record.customer, Feature::Codes).await? {
-            return Err(ApiError::PlanForbids);
-        }
         // The primary key is the one judge of an existing code, racing or not.
         match store::codes::insert(tx, &record).await {
             Ok(()) => Ok(Reply::Done),

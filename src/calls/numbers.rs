@@ -5,6 +5,7 @@ use super::{
     Access, CallResult, CallSpec, Ctx, Kind, Param, Reader, Request, handler,
     owned_numbers::routed_message,
     param::{Absent, parse},
+    routing::{Named, hold_references},
     write::{audit_entry, in_transaction},
 };
 use crate::{
@@ -20,6 +21,7 @@ use crate::{
         inventory::{CLASSES, INGROUPS, InventoryKind, REGIONS},
         numbers::{Added, AnswerFor, Doomed, NewNumbers, NumberChanges, NumberFilter},
         owned_numbers::Targets,
+        references::Reference,
     },
 };
 
@@ -435,7 +437,19 @@ async fn system_list(ctx: Ctx, SystemFilter(filter): SystemFilter) -> CallResult
 }
 
 async fn update(ctx: Ctx, change: NumberChange) -> CallResult {
+    let changes = &change.changes;
+    let mut named: Vec<Named> = Vec::new();
+    if let Some(class) = changes.class {
+        named.push(("class", Reference::Inventory { table: "classes", id: class }, "This does not exist."));
+    }
+    if let Some(customer) = changes.customer.filter(|&c| c != 0) {
+        named.push(("customer", Reference::Customer(customer), "This customer does not exist."));
+    }
+    if let Some(region) = changes.region.filter(|&r| r != 0) {
+        named.push(("region", Reference::Inventory { table: "regions", id: region }, "This does not exist."));
+    }
     in_transaction(&ctx, async |tx| {
+        hold_references(tx, &named).await?;
         let one = Targets::One(&change.number);
         if let Some(customer) = change.changes.customer {
             // Changing hands: what routes to the number stays with the old

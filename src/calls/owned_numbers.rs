@@ -13,7 +13,7 @@ use super::{
     routing::{
         DNUMBER_KEPT, DTYPE_KEPT, FAX_DETECT, FAX_DNUMBER, FAX_DTYPE, Itself, LANGUAGE, MAXIMUM_SECONDS, MUSIC_CLASS,
         Named, OWNER, PASSWORD, RECORDGROUP, RINGTONE, ROUTING, RouteView, SCREEN, SNAME, SNAME_ACTION,
-        check_destination, check_fax, check_references, hold_references, route_fields, route_view,
+        check_destination, check_fax, check_references, hold_references, plan_allows, route_fields, route_view,
     },
     write::in_transaction,
 };
@@ -27,7 +27,6 @@ use crate::{
         ledger::{EntryType, NewEntry},
         owned_numbers::{NumberRoute, RoutedBy},
         plans::Feature,
-        references::Reference,
     },
 };
 
@@ -110,7 +109,7 @@ pub const CALLS: &[CallSpec] = &[
         access: Access::Requires { any_of: SELLERS, writes: true },
         params: &[&NUMBER, &PORT_INGROUP, &CUSTOMER],
         list: false,
-        handler: handler!(Held, purchase),
+        handler: handler!(Purchase, purchase),
     },
     CallSpec {
         name: "numbers/get",
@@ -161,9 +160,19 @@ struct Held {
 impl Request for Held {
     async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
         let number = r.get(&NUMBER);
-        let _ = r.get(&PORT_INGROUP);
         let customer = r.seen_customer(&CUSTOMER).await?;
         Ok(number.map(|number| Self { number, customer }))
+    }
+}
+
+/// numbers/purchase: a number for a customer, and no porting.
+struct Purchase(Held);
+
+impl Request for Purchase {
+    async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
+        let held = Held::read(r).await?;
+        let no_porting = r.get(&PORT_INGROUP);
+        Ok(no_porting.and(held).map(Self))
     }
 }
 
@@ -233,14 +242,10 @@ fn view<'a>(route: &'a NumberRoute, customer: i64, number: &'a str) -> RouteView
     route_view!(route, customer: customer, itself: Itself::Number(number))
 }
 
-async fn purchase(ctx: Ctx, held: Held) -> CallResult {
+async fn purchase(ctx: Ctx, Purchase(held): Purchase) -> CallResult {
     let person = ctx.caller()?.person;
     in_transaction(&ctx, async |tx| {
-        let customer = Reference::Customer(held.customer);
-        hold_references(tx, &[("customer", customer, "This customer does not exist.")]).await?;
-        if !store::plans::allows_one_more(tx, held.customer, Feature::Numbers).await? {
-            return Err(ApiError::PlanForbids);
-        }
+        plan_allows(tx, held.customer, Feature::Numbers).await?;
         let Some(bought) = store::owned_numbers::purchase(tx, held.customer, &held.number).await? else {
             return Err(ApiError::invalid(NUMBER.name, "This number is not available to purchase."));
         };

@@ -17,6 +17,7 @@ use crate::{
     store::{
         self, StoreError, Tx,
         groups::{MUSIC, RECORD_GROUPS, TIME_GROUPS},
+        plans::{Allowance, Feature},
         references::Reference,
     },
 };
@@ -331,6 +332,16 @@ pub async fn check_references(r: &mut Reader<'_>, route: &RouteView<'_>, named: 
         }
     }
     Ok(())
+}
+
+/// Inside the write's transaction: the plan's word on one more `feature`
+/// for `customer`, which also holds the customer (see [`store::plans::allows_one_more`]).
+pub async fn plan_allows(tx: &mut Tx, customer: i64, feature: Feature) -> Result<(), ApiError> {
+    match store::plans::allows_one_more(tx, customer, feature).await? {
+        Allowance::Allowed => Ok(()),
+        Allowance::Forbidden => Err(ApiError::PlanForbids),
+        Allowance::NoCustomer => Err(ApiError::invalid("customer", "This customer does not exist.")),
+    }
 }
 
 /// Inside the write's transaction: holds every named object, or answers the

@@ -194,27 +194,46 @@ impl Feature {
     }
 }
 
+/// What a customer's plan says to one more of a feature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Allowance {
+    Allowed,
+    /// The plan's maximum is reached (or is 0): 403.
+    Forbidden,
+    /// The customer does not exist (any more).
+    NoCustomer,
+}
+
 /// Whether `customer`'s plan lets it hold one more of `feature`, decided inside
-/// the transaction that will add it.
+/// the transaction that will add it. The customer's row is also held there
+/// (`FOR KEY SHARE` on PostgreSQL), so the customer cannot be deleted before
+/// the addition commits: this is the write's check that its customer exists.
 ///
-/// A plan without a finite limit needs no count and no lock. Otherwise racing
-/// creates for one customer must count one after another: on PostgreSQL the
-/// customer's row is locked (`FOR NO KEY UPDATE`), so the second racer counts only
-/// after the first has committed or rolled back; on SQLite the single writer
-/// connection already runs write transactions one at a time.
-pub async fn allows_one_more(tx: &mut Tx, customer: i64, feature: Feature) -> Result<bool, StoreError> {
-    let limit: Option<(i64, Option<i64>)> = on_tx!(tx, |conn| sqlx::query_as(
-        "SELECT c.plan, f.maximum FROM customers c \
-         LEFT JOIN plan_features f ON f.plan = c.plan AND f.feature = $2 WHERE c.id = $1"
-    )
-    .bind(customer)
-    .bind(feature.key())
-    .fetch_optional(conn)
-    .await)?;
+/// A plan without a finite limit needs no count and no exclusive lock.
+/// Otherwise racing creates for one customer must count one after another:
+/// on PostgreSQL the customer's row is locked (`FOR NO KEY UPDATE`, which
+/// does not conflict with the holds of other writers), so the second racer
+/// counts only after the first has committed or rolled back; on SQLite the
+/// single writer connection already runs write transactions one at a time.
+pub async fn allows_one_more(tx: &mut Tx, customer: i64, feature: Feature) -> Result<Allowance, StoreError> {
+    const LIMIT: &str = "SELECT c.plan, f.maximum FROM customers c \
+         LEFT JOIN plan_features f ON f.plan = c.plan AND f.feature = $2 WHERE c.id = $1";
+    let limit: Option<(i64, Option<i64>)> = match tx {
+        Tx::Sqlite(lite) => {
+            sqlx::query_as(LIMIT).bind(customer).bind(feature.key()).fetch_optional(&mut **lite).await?
+        }
+        Tx::Postgres(pg) => {
+            sqlx::query_as(&format!("{LIMIT} FOR KEY SHARE OF c"))
+                .bind(customer)
+                .bind(feature.key())
+                .fetch_optional(&mut **pg)
+                .await?
+        }
+    };
     let maximum = match limit {
-        None => return Ok(false),
-        Some((_, None | Some(-1))) => return Ok(true),
-        Some((_, Some(maximum))) if maximum <= 0 => return Ok(false),
+        None => return Ok(Allowance::NoCustomer),
+        Some((_, None | Some(-1))) => return Ok(Allowance::Allowed),
+        Some((_, Some(maximum))) if maximum <= 0 => return Ok(Allowance::Forbidden),
         Some((_, Some(maximum))) => maximum,
     };
     if let Tx::Postgres(pg) = tx {
@@ -224,5 +243,5 @@ pub async fn allows_one_more(tx: &mut Tx, customer: i64, feature: Feature) -> Re
             .await?;
     }
     let held: i64 = on_tx!(tx, |conn| sqlx::query_scalar(feature.count_sql()).bind(customer).fetch_one(conn).await)?;
-    Ok(held < maximum)
+    Ok(if held < maximum { Allowance::Allowed } else { Allowance::Forbidden })
 }

@@ -243,12 +243,12 @@ async fn insert_code(
 
 /// `parallel` racing transactions each try to add one code under the plan gate; answers how many got in.
 async fn race_for_codes(app: &TestApp, customer: i64, parallel: usize) -> usize {
-    use switchyard::store::plans::{Feature, allows_one_more};
+    use switchyard::store::plans::{Allowance, Feature, allows_one_more};
     let attempts = (0..parallel).map(|i| {
         let db = app.store().clone();
         tokio::spawn(async move {
             let mut tx = db.begin().await.unwrap();
-            if !allows_one_more(&mut tx, customer, Feature::Codes).await.unwrap() {
+            if allows_one_more(&mut tx, customer, Feature::Codes).await.unwrap() != Allowance::Allowed {
                 return false;
             }
             insert_code(&mut tx, customer, &format!("{i}")).await.unwrap();
