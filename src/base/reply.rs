@@ -15,6 +15,9 @@ pub enum Reply {
     Done,
     /// 201: `validation=1` and every check passed; nothing was written.
     Validated,
+    /// 201 with `data`: what validation found worth saying besides (a
+    /// feature code's conflicts).
+    ValidatedWith(Value),
     /// 200 with `data`.
     Data(Value),
     /// 200 with `data` an array whose rows arrive as comma-separated JSON

@@ -6,11 +6,13 @@
 
 use super::{
     Access, CallResult, CallSpec, Ctx, Kind, Param, ParamInfo, Reader, Request, handler,
+    owned_numbers::routed_message,
     param::{
         Absent,
         common::{CUSTOMER, DESCRIPTION},
         parse,
     },
+    people::InCustomer,
     routing::{
         self, DNUMBER_KEPT, DTYPE_KEPT, FAX_DETECT, FAX_DNUMBER, FAX_DTYPE, Itself, LANGUAGE, MAXIMUM_SECONDS,
         MUSIC_CLASS, Named, OWNER, PASSWORD, RECORDGROUP, RINGTONE, ROUTING, RouteView, SCREEN, SNAME, SNAME_ACTION,
@@ -25,10 +27,11 @@ use crate::{
     domain::{
         CodeSort, FeatureCode, SnameAction, TextDtype,
         destination::{Destination, DestinationType},
+        shadowing::{Overlap, prefix_pairs},
     },
     store::{
         self, StoreError,
-        codes::{CodeRecord, InsertError},
+        codes::{CodeRecord, CodeRoute, InsertError},
         plans::Feature,
     },
 };
@@ -96,8 +99,8 @@ const UPDATE_ROUTING: Param<bool> = Param::with_default(
 const SORT: Param<CodeSort> = Param {
     name: "sort",
     kind: Kind::Text,
-    doc: "Sort by code, dtype or dnumber.",
-    absent: Absent::ValueWhenEmpty(CodeSort::Code),
+    doc: "Sort by code, destination (type, then number) or dnumber.",
+    absent: Absent::Value(CodeSort::Code),
     parse: |v| parse::with(CodeSort::parse(v)),
 };
 
@@ -135,6 +138,8 @@ route_fields! {
     }
 }
 
+const PAGES: Param<bool> = super::param::common::PAGES;
+
 const EDITORS: &[Privilege] = &[Privilege::Administrator, Privilege::Wholesale];
 const READ: Access = Access::Requires { any_of: &[Privilege::User], writes: false };
 
@@ -159,9 +164,17 @@ pub const CALLS: &[CallSpec] = &[
         name: "codes/list",
         summary: "Lists a customer's feature codes and those the system owner shares.",
         access: READ,
-        params: &[&CUSTOMER, &SORT],
+        params: &[&CUSTOMER, &PAGES, &SORT],
         list: true,
         handler: handler!(ListCodes, list),
+    },
+    CallSpec {
+        name: "codes/conflicts",
+        summary: "Lists the pairs of feature codes a customer can dial (its own and the shared ones) where one is a prefix of the other, so the shorter fires before the longer can be dialled.",
+        access: Access::Requires { any_of: EDITORS, writes: false },
+        params: &[&CUSTOMER],
+        list: false,
+        handler: handler!(InCustomer, conflicts),
     },
     CallSpec {
         name: "codes/update",
@@ -281,8 +294,9 @@ struct ListCodes {
 impl Request for ListCodes {
     async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
         let customer = r.seen_customer(&CUSTOMER).await?;
+        let pages = r.get(&PAGES);
         let sort = r.get(&SORT);
-        Ok(sort.map(|sort| Self { customer, sort }))
+        Ok(pages.and(sort).map(|sort| Self { customer, sort }))
     }
 }
 
@@ -316,6 +330,11 @@ fn view(record: &CodeRecord) -> RouteView<'_> {
     route_view!(record, customer: record.customer, itself: Itself::Code(&record.code))
 }
 
+/// Enswitch's words for a code that is not there, or not the caller's to see.
+fn not_found() -> ApiError {
+    ApiError::NotFoundNamed("The feature code does not exist, or you do not have permission to view it.")
+}
+
 async fn create(ctx: Ctx, request: NewCode) -> CallResult {
     let caller = ctx.caller()?;
     let record = request.record;
@@ -336,11 +355,53 @@ async fn create(ctx: Ctx, request: NewCode) -> CallResult {
     if matches!(reply, Reply::Done) {
         ctx.metrics.codes_created.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
-    Ok(reply)
+    with_conflicts(&ctx, reply, record.customer, &record.code).await
+}
+
+/// One conflict: the shorter code fires before the longer can be dialled.
+#[derive(serde::Serialize)]
+struct Conflict<'a> {
+    shorter: &'a CodeRoute,
+    longer: &'a CodeRoute,
+}
+
+async fn conflicts(ctx: Ctx, InCustomer(customer): InCustomer) -> CallResult {
+    let dialable = store::codes::dialable(&ctx.db, customer).await?;
+    let pairs = prefix_pairs(&dialable, |route| route.code.as_str());
+    let conflicts: Vec<Conflict> = pairs
+        .into_iter()
+        .map(|(shorter, longer)| Conflict { shorter: &dialable[shorter], longer: &dialable[longer] })
+        .collect();
+    Reply::data(&conflicts)
+}
+
+/// A code the one being validated overlaps, and how.
+#[derive(serde::Serialize)]
+struct Overlapping {
+    #[serde(flatten)]
+    code: CodeRoute,
+    overlap: &'static str,
+}
+
+/// `validation=1` of a create or update: 201, and the codes this one would
+/// shadow or be shadowed by, so that a portal can warn before writing.
+async fn with_conflicts(ctx: &Ctx, reply: Reply, customer: i64, code: &str) -> CallResult {
+    if !matches!(reply, Reply::Validated) {
+        return Ok(reply);
+    }
+    let conflicts: Vec<Overlapping> = store::codes::overlapping(&ctx.db, customer, code)
+        .await?
+        .into_iter()
+        .filter_map(|other| {
+            Overlap::of(code, &other.code).map(|overlap| Overlapping { code: other, overlap: overlap.as_str() })
+        })
+        .collect();
+    let data = serde_json::json!({ "conflicts": conflicts });
+    Ok(Reply::ValidatedWith(data))
 }
 
 async fn get(ctx: Ctx, key: CodeKey) -> CallResult {
-    let record = store::codes::get(&ctx.db, key.customer, key.code.as_str()).await?.ok_or(ApiError::NotFound)?;
+    let record = store::codes::get(&ctx.db, key.customer, key.code.as_str()).await?.ok_or_else(not_found)?;
     Reply::data(&record)
 }
 
@@ -352,24 +413,23 @@ async fn list(ctx: Ctx, request: ListCodes) -> CallResult {
 }
 
 async fn update(ctx: Ctx, change: CodeChange) -> CallResult {
-    let record = change.record.ok_or(ApiError::NotFound)?;
+    let record = change.record.ok_or_else(not_found)?;
     if change.shares && !ctx.caller()?.privileges.has_full(Privilege::System) {
         return Err(ApiError::RoleForbids);
     }
-    in_transaction(&ctx, async |tx| {
+    let reply = in_transaction(&ctx, async |tx| {
         hold_references(tx, &change.named).await?;
-        if store::codes::update(tx, &record).await? { Ok(Reply::Done) } else { Err(ApiError::NotFound) }
+        if store::codes::update(tx, &record).await? { Ok(Reply::Done) } else { Err(not_found()) }
     })
-    .await
+    .await?;
+    with_conflicts(&ctx, reply, record.customer, &record.code).await
 }
 
 async fn delete(ctx: Ctx, key: CodeKey) -> CallResult {
-    in_transaction(&ctx, async |tx| {
-        if store::codes::delete(tx, key.customer, key.code.as_str()).await? {
-            Ok(Reply::Done)
-        } else {
-            Err(ApiError::NotFound)
-        }
+    in_transaction(&ctx, async |tx| match store::codes::delete(tx, key.customer, key.code.as_str()).await? {
+        Ok(true) => Ok(Reply::Done),
+        Ok(false) => Err(not_found()),
+        Err(routed) => Err(ApiError::invalid("code", &routed_message(&routed, "this code"))),
     })
     .await
 }

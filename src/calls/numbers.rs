@@ -73,19 +73,22 @@ const EXISTING: Param<Existing> = Param {
     name: "existing",
     kind: Kind::Text,
     doc: "fail: any existing number refuses the whole call; skip: existing numbers are left alone.",
-    absent: Absent::ValueWhenEmpty(Existing::Fail),
+    absent: Absent::Value(Existing::Fail),
     parse: |v| parse::with(Existing::parse(v)),
 };
 
 const ASSIGNED: Param<bool> =
     Param::with_default("assigned", Kind::Flag, false, "1 for only numbers assigned to a customer.", parse::flag);
-const BY_CLASS: Param<i64> = Param::decided("class", Kind::Integer, "", "Only this number class.", parse::integer);
-const BY_INGROUP: Param<i64> = Param::decided("ingroup", Kind::Integer, "", "Only this inbound group.", parse::integer);
+const BY_CLASS: Param<i64> =
+    Param::with_default("class", Kind::Integer, 0, "Only this number class; 0 for all.", parse::integer);
+const BY_INGROUP: Param<i64> =
+    Param::with_default("ingroup", Kind::Integer, 0, "Only this inbound group; 0 for all.", parse::integer);
 const BY_REGION: Param<i64> = Param::decided("region", Kind::Integer, "", "Only this region.", parse::integer);
 const BY_CUSTOMER: Param<i64> =
     Param::decided("customer", Kind::Integer, "", "Only this customer's numbers (0: the pool).", parse::integer);
 const BY_BATCH: Param<i64> =
     Param::decided("batch", Kind::Integer, "", "Only the numbers one create added.", parse::integer);
+const PAGES: Param<bool> = super::param::common::PAGES;
 const SEARCH: Param<String> =
     Param::with_default("search", Kind::Text, String::new(), "Only numbers containing this text.", parse::text);
 
@@ -102,6 +105,8 @@ const NEW_CLASS: Param<i64> = Param::kept("class", Kind::Integer, 0, "An existin
 const NEW_OWNER: Param<i64> =
     Param::kept("customer", Kind::Integer, 0, "0 for the pool, or an existing customer.", parse::integer);
 const NEW_REGION: Param<i64> = Param::kept("region", Kind::Integer, 0, "0 or an existing region.", parse::integer);
+const NEW_SHORTCUT: Param<bool> =
+    Param::kept("shortcut", Kind::Flag, false, "1 to route calls to the number internally, 0 not to.", parse::flag);
 
 const FIRST: Param<String> =
     Param::decided("number", Kind::Text, "", "The (first) number; required unless batch is given.", parse::text);
@@ -138,7 +143,7 @@ pub const CALLS: &[CallSpec] = &[
         name: "numbers/system/list",
         summary: "Lists the inventory, sorted by number; the answer is streamed.",
         access: SYSTEM_READS,
-        params: &[&ASSIGNED, &BY_CLASS, &BY_INGROUP, &BY_REGION, &BY_CUSTOMER, &BY_BATCH, &SEARCH],
+        params: &[&ASSIGNED, &BY_CLASS, &BY_INGROUP, &BY_REGION, &BY_CUSTOMER, &BY_BATCH, &PAGES, &SEARCH],
         list: true,
         handler: handler!(SystemFilter, system_list),
     },
@@ -146,7 +151,7 @@ pub const CALLS: &[CallSpec] = &[
         name: "numbers/system/update",
         summary: "Changes a number's alias, class, customer or region; absent fields keep their value.",
         access: SYSTEM_WRITES,
-        params: &[&NUMBER, &NEW_ALIAS, &NEW_CLASS, &NEW_OWNER, &NEW_REGION],
+        params: &[&NUMBER, &NEW_ALIAS, &NEW_CLASS, &NEW_OWNER, &NEW_REGION, &NEW_SHORTCUT],
         list: false,
         handler: handler!(NumberChange, update),
     },
@@ -272,10 +277,12 @@ struct SystemFilter(NumberFilter);
 impl Request for SystemFilter {
     async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
         let assigned = r.get(&ASSIGNED);
+        let pages = r.get(&PAGES);
         let mut filter = NumberFilter {
             assigned: assigned.unwrap_or(false),
-            class: r.given(&BY_CLASS),
-            ingroup: r.given(&BY_INGROUP),
+            // 0 means all, as Enswitch has it (no number is in class or group 0).
+            class: r.given(&BY_CLASS).filter(|&class| class != 0),
+            ingroup: r.given(&BY_INGROUP).filter(|&ingroup| ingroup != 0),
             region: r.given(&BY_REGION),
             customer: r.given(&BY_CUSTOMER),
             batch: r.given(&BY_BATCH),
@@ -285,7 +292,7 @@ impl Request for SystemFilter {
         if filter.customer.is_some_and(|c| c != 0) {
             filter.assigned = true;
         }
-        Ok(assigned.map(|_| Self(filter)))
+        Ok(assigned.and(pages).map(|_| Self(filter)))
     }
 }
 
@@ -302,6 +309,7 @@ impl Request for NumberChange {
             class: r.given(&NEW_CLASS),
             customer: r.given(&NEW_OWNER),
             region: r.given(&NEW_REGION),
+            shortcut: r.given(&NEW_SHORTCUT).map(i64::from),
         };
         check_exists(r, NEW_CLASS.name, &CLASSES, changes.class, false).await?;
         check_owner(r, changes.customer).await?;
@@ -419,8 +427,13 @@ fn refuse_existing(count: i64, first: &[String]) -> Result<(), ApiError> {
 }
 
 async fn get(ctx: Ctx, NumberKey(number): NumberKey) -> CallResult {
-    let row = store::numbers::get(&ctx.db, &number).await?.ok_or(ApiError::NotFound)?;
+    let row = store::numbers::get(&ctx.db, &number).await?.ok_or_else(not_found)?;
     Reply::data(&row)
+}
+
+/// Enswitch's words for a number that is not there.
+fn not_found() -> ApiError {
+    ApiError::NotFoundNamed(super::owned_numbers::NUMBER_NOT_FOUND)
 }
 
 /// Answers a list: `{"count": N}`, or the rows streamed.
@@ -467,7 +480,7 @@ async fn update(ctx: Ctx, change: NumberChange) -> CallResult {
         if store::numbers::update(tx, &change.number, &change.changes).await? {
             Ok(Reply::Done)
         } else {
-            Err(ApiError::NotFound)
+            Err(not_found())
         }
     })
     .await
@@ -507,7 +520,7 @@ async fn delete(ctx: Ctx, Removal { gone, force }: Removal) -> CallResult {
         match store::numbers::delete(tx, &doomed).await? {
             Some(_) if force => Reply::data(&cleared),
             Some(_) => Ok(Reply::Done),
-            None => Err(ApiError::NotFound),
+            None => Err(not_found()),
         }
     })
     .await

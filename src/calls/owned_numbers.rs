@@ -25,7 +25,7 @@ use crate::{
     store::{
         self, StoreError,
         ledger::{EntryType, NewEntry},
-        owned_numbers::{NumberRoute, RoutedBy},
+        owned_numbers::{HeldFilter, NumberRoute, RoutedBy},
         plans::Feature,
     },
 };
@@ -64,9 +64,19 @@ const SORT: Param<NumberSort> = Param {
     name: "sort",
     kind: Kind::Text,
     doc: "Sort by number, destination (type, then number) or dnumber.",
-    absent: Absent::ValueWhenEmpty(NumberSort::Number),
+    absent: Absent::Value(NumberSort::Number),
     parse: |v| parse::with(NumberSort::parse(v)),
 };
+const PAGES: Param<bool> = super::param::common::PAGES;
+const CALLERID_LOCATION: Param<bool> =
+    Param::unsupported("callerid_location", "Not supported: location caller IDs are not offered; 0 only.");
+const DIRECTORY_FILTER: Param<bool> = Param::with_default(
+    "directory",
+    Kind::Flag,
+    false,
+    "1 to list only numbers listed in the directory, 0 for all.",
+    parse::flag,
+);
 const CALLERID_FILTER: Param<bool> = Param::with_default(
     "callerid",
     Kind::Flag,
@@ -126,7 +136,7 @@ pub const CALLS: &[CallSpec] = &[
         name: "numbers/list",
         summary: "Lists the numbers a customer holds, with their routing; the answer is streamed.",
         access: Access::Requires { any_of: &[Privilege::User, Privilege::Wholesale], writes: false },
-        params: &[&CALLERID_FILTER, &CUSTOMER, &SORT],
+        params: &[&CALLERID_FILTER, &CALLERID_LOCATION, &CUSTOMER, &DIRECTORY_FILTER, &PAGES, &SORT],
         list: true,
         handler: handler!(HeldList, list),
     },
@@ -178,16 +188,22 @@ impl Request for Purchase {
 
 struct HeldList {
     customer: i64,
-    callerid: bool,
+    filter: HeldFilter,
     sort: NumberSort,
 }
 
 impl Request for HeldList {
     async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
         let callerid = r.get(&CALLERID_FILTER);
+        let location = r.get(&CALLERID_LOCATION);
         let customer = r.seen_customer(&CUSTOMER).await?;
+        let directory = r.get(&DIRECTORY_FILTER);
+        let pages = r.get(&PAGES);
         let sort = r.get(&SORT);
-        Ok((|| Some(Self { customer, callerid: callerid?, sort: sort? }))())
+        Ok((|| {
+            let (_, _) = (location?, pages?);
+            Some(Self { customer, filter: HeldFilter { callerid: callerid?, directory: directory? }, sort: sort? })
+        })())
     }
 }
 
@@ -272,18 +288,20 @@ async fn get(ctx: Ctx, held: Held) -> CallResult {
 }
 
 /// Enswitch's words for a number that is not there (or not the caller's to see).
+pub const NUMBER_NOT_FOUND: &str = "The number does not exist.";
+
 fn not_found() -> ApiError {
-    ApiError::NotFoundNamed("The number does not exist.")
+    ApiError::NotFoundNamed(NUMBER_NOT_FOUND)
 }
 
 async fn list(ctx: Ctx, request: HeldList) -> CallResult {
     if ctx.count {
-        let count = store::owned_numbers::count(&ctx.db, request.customer, request.callerid).await?;
+        let count = store::owned_numbers::count(&ctx.db, request.customer, request.filter).await?;
         return Reply::data(&Count { count });
     }
     let permit = ctx.stream_slot()?;
-    let HeldList { customer, callerid, sort } = request;
-    Ok(Reply::Rows(store::owned_numbers::stream(&ctx.db, customer, callerid, sort, &ctx.window, permit).await?))
+    let HeldList { customer, filter, sort } = request;
+    Ok(Reply::Rows(store::owned_numbers::stream(&ctx.db, customer, filter, sort, &ctx.window, permit).await?))
 }
 
 async fn update(ctx: Ctx, change: RouteChange) -> CallResult {

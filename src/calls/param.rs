@@ -20,20 +20,18 @@ pub enum Kind {
     Flag,
 }
 
-/// What a parameter means when it is not given. For integers and flags an
-/// empty value counts as not given (Enswitch's convention); for text an empty
-/// value is a value, handed to the parser.
+/// What a parameter means when it is not given. Sent empty, a parameter with
+/// a default value takes it (form posts send every field); an empty integer
+/// or flag without one counts as not given (Enswitch's convention); any other
+/// empty text is a value, handed to the parser.
 pub enum Absent<T: 'static> {
     /// A 400 "This parameter is required." when absent; text also when empty.
     Required,
     /// A 400 when absent; an empty text is handed to the parser (a destination
     /// number may be empty).
     RequiredMayBeEmpty,
-    /// This value.
+    /// This value, also when sent empty.
     Value(T),
-    /// This value, also when sent empty (a text whose empty value clients
-    /// send for "the default").
-    ValueWhenEmpty(T),
     /// Unchanged (an update): the field keeps its value; sent empty, this value.
     Kept(T),
     /// The call decides; the text says how ("Customer of authentication
@@ -48,6 +46,18 @@ pub struct Param<T: 'static> {
     pub doc: &'static str,
     pub absent: Absent<T>,
     pub parse: fn(&str) -> Result<T, Message>,
+}
+
+impl Param<bool> {
+    /// A flag Enswitch documents that Switchyard does not act on: 0 (or
+    /// absent) is accepted, 1 is refused with a 400 saying so, so that no
+    /// script is silently served something other than it asked for.
+    pub const fn unsupported(name: &'static str, doc: &'static str) -> Self {
+        Self::with_default(name, Kind::Flag, false, doc, |v| match parse::flag(v)? {
+            false => Ok(false),
+            true => Err("Switchyard does not support this parameter: send 0 or leave it out.".into()),
+        })
+    }
 }
 
 impl<T> Param<T> {
@@ -143,7 +153,7 @@ impl<T: Documented + Sync> ParamInfo for Param<T> {
     }
     fn default_value(&self) -> Option<Value> {
         match &self.absent {
-            Absent::Value(value) | Absent::ValueWhenEmpty(value) => Some(value.documented()),
+            Absent::Value(value) => Some(value.documented()),
             _ => None,
         }
     }
@@ -250,6 +260,12 @@ pub mod common {
         "Customer of authentication user.",
         "ID of the customer to act in.",
         parse::integer,
+    );
+
+    /// Enswitch's reduced rows for a pages select box, which lists do not offer.
+    pub const PAGES: Param<bool> = Param::unsupported(
+        "pages",
+        "Not supported: 0 (full rows) only; the reduced rows for a pages select box are not offered.",
     );
 
     pub const NAME: Param<String> =

@@ -78,15 +78,17 @@ impl<'a> Reader<'a> {
     }
 
     /// The value sent for `param`, parsed; `None` when it was not sent or was
-    /// refused. Sent empty, an integer or flag means its default value (none
-    /// for a default the call decides), and so does a text whose default holds
-    /// when empty.
+    /// refused. Sent empty, a parameter with a documented default means that
+    /// default, as form-posting scripts send every field (`sname_action=` is
+    /// `replace`); an integer or flag whose default the call decides means
+    /// none; any other empty text is handed to the parser as a value.
     pub fn given<T: Clone>(&mut self, param: &Param<T>) -> Option<T> {
         let raw = self.params.get(param.name)?;
         if raw.is_empty() {
             match (&param.absent, param.kind) {
-                (Absent::ValueWhenEmpty(value), _) => return Some(value.clone()),
-                (Absent::Value(value) | Absent::Kept(value), Kind::Integer | Kind::Flag) => return Some(value.clone()),
+                (Absent::Value(value) | Absent::Kept(value), _) => {
+                    return Some(value.clone());
+                }
                 (_, Kind::Integer | Kind::Flag) => return None,
                 (_, Kind::Text) => {}
             }
@@ -119,7 +121,7 @@ impl<'a> Reader<'a> {
                 self.error(param.name, MSG_REQUIRED);
                 None
             }
-            Absent::Value(value) | Absent::ValueWhenEmpty(value) => Some(value.clone()),
+            Absent::Value(value) => Some(value.clone()),
             Absent::Decided(_) => None,
             Absent::Kept(value) => raw.map(|_| value.clone()),
         }

@@ -6,6 +6,7 @@ pub mod destination;
 pub mod money;
 pub mod numbers;
 pub mod privilege;
+pub mod shadowing;
 
 /// A closed set of words, each a variant: `as_str`, and `parse` that answers
 /// `$refusal` for anything else.
@@ -62,9 +63,10 @@ impl TextDtype {
 }
 
 words! {
-    /// The orders codes/list offers.
-    CodeSort { Code = "code", Dtype = "dtype", Dnumber = "dnumber" }
-    else "This must be code, dtype or dnumber."
+    /// The orders codes/list offers: `destination` is the type, then the
+    /// number (`dtype`, its name in earlier Switchyard releases, says the same).
+    CodeSort { Code = "code", Destination = "destination", Dtype = "dtype", Dnumber = "dnumber" }
+    else "This must be code, destination or dnumber."
 }
 
 words! {

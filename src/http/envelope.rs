@@ -45,6 +45,9 @@ pub fn render(outcome: Result<Reply, ApiError>, mode: HttpStatusMode) -> Respons
     match outcome {
         Ok(Reply::Done) => envelope(StatusCode::OK, 204, &[("", "OK")], None),
         Ok(Reply::Validated) => envelope(StatusCode::OK, 201, &[("", "Input passed validation.")], None),
+        Ok(Reply::ValidatedWith(data)) => {
+            envelope(StatusCode::OK, 201, &[("", "Input passed validation.")], Some(&data))
+        }
         Ok(Reply::Data(data)) => envelope(StatusCode::OK, 200, &[("", "OK")], Some(&data)),
         Ok(Reply::Rows(chunks)) => streamed_rows(chunks),
         Ok(Reply::Stored { status, body }) => stored(status, body),
@@ -110,6 +113,7 @@ pub fn stored_form(reply: &Reply) -> Option<(u16, String)> {
     let (code, message, data) = match reply {
         Reply::Done => (204, "OK", None),
         Reply::Validated => (201, "Input passed validation.", None),
+        Reply::ValidatedWith(data) => (201, "Input passed validation.", Some(data)),
         Reply::Data(data) => (200, "OK", Some(data)),
         Reply::Rows(_) | Reply::Stored { .. } => return None,
     };

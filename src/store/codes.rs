@@ -2,7 +2,7 @@
 
 use std::sync::LazyLock;
 
-use super::{Db, ListWindow, StoreError, Tx, is_unique_violation};
+use super::{Db, ListWindow, StoreError, Tx, is_unique_violation, owned_numbers::RoutedBy};
 use crate::domain::CodeSort;
 
 stored_record! {
@@ -49,11 +49,12 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
     format!("UPDATE codes SET {} WHERE customer = $1 AND code = $2", sets.join(", "))
 });
 
-fn sort_column(sort: CodeSort) -> &'static str {
+/// The sort keys of `sort`, each in `order`, before the code itself.
+fn sort_keys(sort: CodeSort, order: &str) -> String {
     match sort {
-        CodeSort::Code => "code",
-        CodeSort::Dtype => "dtype",
-        CodeSort::Dnumber => "dnumber",
+        CodeSort::Code => String::new(),
+        CodeSort::Destination | CodeSort::Dtype => format!("dtype {order}, dnumber {order}, "),
+        CodeSort::Dnumber => format!("dnumber {order}, "),
     }
 }
 
@@ -70,9 +71,9 @@ pub async fn list(db: &Db, customer: i64, sort: CodeSort, window: &ListWindow) -
     let order = window.order();
     let sql = format!(
         "SELECT {} FROM codes WHERE customer = $1 OR (customer = $2 AND shared = 1) \
-         ORDER BY {} {order}, code {order}, customer {order} LIMIT $3 OFFSET $4",
+         ORDER BY {}code {order}, customer {order} LIMIT $3 OFFSET $4",
         *COLUMNS,
-        sort_column(sort)
+        sort_keys(sort, order)
     );
     Ok(on_read!(db, |pool| sqlx::query_as(&sql)
         .bind(customer)
@@ -118,12 +119,76 @@ pub async fn update(tx: &mut Tx, record: &CodeRecord) -> Result<bool, StoreError
     Ok(rows == 1)
 }
 
-pub async fn delete(tx: &mut Tx, customer: i64, code: &str) -> Result<bool, StoreError> {
-    let rows = on_tx!(tx, |conn| sqlx::query("DELETE FROM codes WHERE customer = $1 AND code = $2")
+/// Deletes a code of `customer`: `Ok(false)` when there is none, `Err`
+/// naming what routes to it (other codes, numbers) while anything does.
+/// The code is locked first (PostgreSQL), so a writer routing to it, which
+/// holds it `FOR KEY SHARE`, has either committed (and is seen) or waits
+/// (and then finds it gone).
+pub async fn delete(tx: &mut Tx, customer: i64, code: &str) -> Result<Result<bool, RoutedBy>, StoreError> {
+    const FIND: &str = "SELECT code FROM codes WHERE customer = $1 AND code = $2";
+    let found: Option<String> = match tx {
+        Tx::Sqlite(lite) => sqlx::query_scalar(FIND).bind(customer).bind(code).fetch_optional(&mut **lite).await?,
+        Tx::Postgres(pg) => {
+            let sql = format!("{FIND} FOR UPDATE");
+            sqlx::query_scalar(&sql).bind(customer).bind(code).fetch_optional(&mut **pg).await?
+        }
+    };
+    if found.is_none() {
+        return Ok(Ok(false));
+    }
+    let to_it = "customer = $1 AND ((dtype = 'code' AND dnumber = $2) OR (fax_dtype = 'code' AND fax_dnumber = $2))";
+    let codes_sql = format!("SELECT code FROM codes WHERE {to_it} AND code <> $2 ORDER BY code");
+    let numbers_sql = format!("SELECT number FROM number_routes WHERE {to_it} ORDER BY number");
+    let routed = on_tx!(tx, |conn| {
+        let codes = sqlx::query_scalar(&codes_sql).bind(customer).bind(code).fetch_all(&mut *conn).await?;
+        let numbers = sqlx::query_scalar(&numbers_sql).bind(customer).bind(code).fetch_all(&mut *conn).await?;
+        RoutedBy { codes, numbers }
+    });
+    if !routed.is_empty() {
+        return Ok(Err(routed));
+    }
+    on_tx!(tx, |conn| sqlx::query("DELETE FROM codes WHERE customer = $1 AND code = $2")
         .bind(customer)
         .bind(code)
         .execute(conn)
         .await
-        .map(|r| r.rows_affected()))?;
-    Ok(rows == 1)
+        .map(drop))?;
+    Ok(Ok(true))
+}
+
+/// A code and where it sends calls: one side of a conflict.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+pub struct CodeRoute {
+    pub code: String,
+    pub customer: i64,
+    pub dtype: String,
+    pub dnumber: String,
+}
+
+/// The codes `customer` can dial (its own and the shared ones), sorted by
+/// code bytewise: a code's extensions follow it directly.
+pub async fn dialable(db: &Db, customer: i64) -> Result<Vec<CodeRoute>, StoreError> {
+    Ok(on_read!(db, |pool| sqlx::query_as(
+        "SELECT code, customer, dtype, dnumber FROM codes WHERE customer = $1 OR (customer = $2 AND shared = 1) \
+         ORDER BY code, customer"
+    )
+    .bind(customer)
+    .bind(SHARING_CUSTOMER)
+    .fetch_all(pool)
+    .await)?)
+}
+
+/// The codes `customer` can dial that `code` is a prefix of, or that are a
+/// prefix of `code` (the code itself in `customer` excepted).
+pub async fn overlapping(db: &Db, customer: i64, code: &str) -> Result<Vec<CodeRoute>, StoreError> {
+    Ok(on_read!(db, |pool| sqlx::query_as(
+        "SELECT code, customer, dtype, dnumber FROM codes \
+         WHERE (customer = $1 OR (customer = $2 AND shared = 1)) AND NOT (customer = $1 AND code = $3) \
+         AND (substr(code, 1, length($3)) = $3 OR substr($3, 1, length(code)) = code) ORDER BY code, customer"
+    )
+    .bind(customer)
+    .bind(SHARING_CUSTOMER)
+    .bind(code)
+    .fetch_all(pool)
+    .await)?)
 }

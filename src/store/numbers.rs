@@ -36,9 +36,13 @@ pub struct NumberRow {
     pub stype: String,
     pub batch: i64,
     pub created: i64,
+    pub shortcut: i64,
 }
 
-const COLUMNS: &str = "number, class, ingroup, customer, region, alias, stype, batch, created";
+/// The columns an import writes; the rest take their defaults.
+const INSERTED: &str = "number, class, ingroup, customer, region, alias, stype, batch, created";
+/// The columns read back.
+const COLUMNS: &str = "number, class, ingroup, customer, region, alias, stype, batch, created, shortcut";
 
 /// Bytes of COPY data sent to PostgreSQL at a time.
 const COPY_CHUNK_BYTES: usize = 256 * 1024;
@@ -241,12 +245,14 @@ async fn add_postgres(mut session: Exclusive, new: &NewNumbers) -> Result<Added,
     // With `existing=skip` the rows go to a scratch table first, so that the
     // insert into `numbers` can pass over the ones that exist.
     let target = if new.skip_existing {
-        sqlx::query("CREATE TEMP TABLE numbers_import (LIKE numbers) ON COMMIT DROP").execute(&mut *conn).await?;
+        sqlx::query("CREATE TEMP TABLE numbers_import (LIKE numbers INCLUDING DEFAULTS) ON COMMIT DROP")
+            .execute(&mut *conn)
+            .await?;
         "numbers_import"
     } else {
         "numbers"
     };
-    let mut copy = conn.copy_in_raw(&format!("COPY {target} ({COLUMNS}) FROM STDIN")).await?;
+    let mut copy = conn.copy_in_raw(&format!("COPY {target} ({INSERTED}) FROM STDIN")).await?;
     let constants = format!("\t{}\t{}\t{}\t{}\t", new.class, new.ingroup, new.customer, new.region);
     let tail = format!("\t{}\t{batch}\t{}\n", new.stype.as_str(), now_epoch());
     let mut chunk = Vec::with_capacity(COPY_CHUNK_BYTES + 256);
@@ -268,7 +274,7 @@ async fn add_postgres(mut session: Exclusive, new: &NewNumbers) -> Result<Added,
     let copied = copy.finish().await?;
     let added = if new.skip_existing {
         sqlx::query(&format!(
-            "INSERT INTO numbers ({COLUMNS}) SELECT {COLUMNS} FROM numbers_import ON CONFLICT (number) DO NOTHING"
+            "INSERT INTO numbers ({INSERTED}) SELECT {INSERTED} FROM numbers_import ON CONFLICT (number) DO NOTHING"
         ))
         .execute(&mut *conn)
         .await?
@@ -325,7 +331,7 @@ async fn add_sqlite(db: &Db, new: &NewNumbers) -> Result<Added, StoreError> {
     // 92% of an import's time).
     let statement = |rows: u64| {
         let values = vec!["(?, ?)"; rows as usize].join(", ");
-        format!("{verb} INTO numbers ({COLUMNS}) SELECT column1, ?, ?, ?, ?, column2, ?, ?, ? FROM (VALUES {values})")
+        format!("{verb} INTO numbers ({INSERTED}) SELECT column1, ?, ?, ?, ?, column2, ?, ?, ? FROM (VALUES {values})")
     };
     let full = statement(SQLITE_CHUNK_ROWS);
     let mut added = 0;
@@ -390,6 +396,7 @@ pub async fn owned_by(db: &Db, customer: i64, number: &str) -> Result<bool, Stor
 #[derive(Debug, Default)]
 pub struct NumberChanges {
     pub alias: Option<String>,
+    pub shortcut: Option<i64>,
     pub class: Option<i64>,
     pub customer: Option<i64>,
     pub region: Option<i64>,
@@ -398,13 +405,15 @@ pub struct NumberChanges {
 pub async fn update(tx: &mut Tx, number: &str, changes: &NumberChanges) -> Result<bool, StoreError> {
     let rows = on_tx!(tx, |conn| sqlx::query(
         "UPDATE numbers SET alias = COALESCE($2, alias), class = COALESCE($3, class), \
-         customer = COALESCE($4, customer), region = COALESCE($5, region) WHERE number = $1"
+         customer = COALESCE($4, customer), region = COALESCE($5, region), shortcut = COALESCE($6, shortcut) \
+         WHERE number = $1"
     )
     .bind(number)
     .bind(&changes.alias)
     .bind(changes.class)
     .bind(changes.customer)
     .bind(changes.region)
+    .bind(changes.shortcut)
     .execute(conn)
     .await
     .map(|r| r.rows_affected()))?;

@@ -97,13 +97,15 @@ macro_rules! owned_from_row {
 owned_from_row!(SqliteRow);
 owned_from_row!(PgRow);
 
+/// A number with its customer-side fields, if it has any.
+const JOINED: &str = "numbers n LEFT JOIN number_routes r ON r.number = n.number AND r.customer = n.customer";
+
 /// `n.*` of the inventory, `r.number AS routed`, then the route's columns.
 static SELECT: LazyLock<String> = LazyLock::new(|| {
     let route: Vec<String> = FIELDS.iter().map(|f| format!("r.{f}")).collect();
     format!(
-        "SELECT n.number, n.class, n.ingroup, n.customer, n.region, n.alias, n.stype, n.batch, n.created, \
-         r.number AS routed, {} FROM numbers n \
-         LEFT JOIN number_routes r ON r.number = n.number AND r.customer = n.customer",
+        "SELECT n.number, n.class, n.ingroup, n.customer, n.region, n.alias, n.stype, n.batch, n.created, n.shortcut, \
+         r.number AS routed, {} FROM {JOINED}",
         route.join(", ")
     )
 });
@@ -126,17 +128,26 @@ pub async fn get(db: &Db, customer: i64, number: &str) -> Result<Option<OwnedNum
     Ok(on_read!(db, |pool| sqlx::query_as(&sql).bind(number).bind(customer).fetch_optional(pool).await)?)
 }
 
-/// The condition of numbers/list: the customer's numbers, and with
-/// `callerid` those only usable as a caller ID too.
-fn list_clause(customer: i64, callerid: bool) -> (String, Vec<Bind>) {
-    let kinds = if callerid { "" } else { " AND n.stype = 'number'" };
-    // `customer <> 0` lets the planner use the index of assigned numbers.
-    (format!(" WHERE n.customer = $1 AND n.customer <> 0{kinds}"), vec![Bind::Int(customer)])
+/// Which of a customer's numbers numbers/list shows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HeldFilter {
+    /// Also those only usable as a caller ID (`stype=callerid`).
+    pub callerid: bool,
+    /// Only those listed in the directory.
+    pub directory: bool,
 }
 
-pub async fn count(db: &Db, customer: i64, callerid: bool) -> Result<i64, StoreError> {
-    let (clause, binds) = list_clause(customer, callerid);
-    let sql = format!("SELECT COUNT(*) FROM numbers n{clause}");
+/// The condition of numbers/list.
+fn list_clause(customer: i64, filter: HeldFilter) -> (String, Vec<Bind>) {
+    let kinds = if filter.callerid { "" } else { " AND n.stype = 'number'" };
+    let directory = if filter.directory { " AND r.directory = 1" } else { "" };
+    // `customer <> 0` lets the planner use the index of assigned numbers.
+    (format!(" WHERE n.customer = $1 AND n.customer <> 0{kinds}{directory}"), vec![Bind::Int(customer)])
+}
+
+pub async fn count(db: &Db, customer: i64, filter: HeldFilter) -> Result<i64, StoreError> {
+    let (clause, binds) = list_clause(customer, filter);
+    let sql = format!("SELECT COUNT(*) FROM {JOINED}{clause}");
     Ok(on_read!(db, |pool| bind_all!(sqlx::query_scalar(&sql), &binds).fetch_one(pool).await)?)
 }
 
@@ -144,12 +155,12 @@ pub async fn count(db: &Db, customer: i64, callerid: bool) -> Result<i64, StoreE
 pub async fn stream(
     db: &Db,
     customer: i64,
-    callerid: bool,
+    filter: HeldFilter,
     sort: NumberSort,
     window: &ListWindow,
     permit: tokio::sync::OwnedSemaphorePermit,
 ) -> Result<RowChunks, StoreError> {
-    let (clause, mut binds) = list_clause(customer, callerid);
+    let (clause, mut binds) = list_clause(customer, filter);
     let order = window.order();
     // An unrouted number sorts as its defaults: type hangup, no number.
     let keys = match sort {
@@ -165,18 +176,29 @@ pub async fn stream(
     stream::rows::<OwnedNumber>(db, sql, binds, permit).await
 }
 
-/// The number `customer` holds, locked (PostgreSQL) until `tx` ends so that
-/// no other write changes hands or routing under this one.
-async fn lock_owned(tx: &mut Tx, customer: i64, number: &str) -> Result<bool, StoreError> {
+/// How a write locks the number it acts on (PostgreSQL).
+#[derive(Debug, Clone, Copy)]
+enum Lock {
+    /// Changing its fields: waits for a release, but not for writers that
+    /// merely hold the number as a destination (`FOR KEY SHARE`), so two
+    /// numbers routed to each other at once cannot deadlock.
+    Change,
+    /// Releasing it: waits for every writer that holds it as a destination,
+    /// so that what routes to it is seen before it goes.
+    Release,
+}
+
+/// The number `customer` holds, locked (PostgreSQL) until `tx` ends.
+async fn lock_owned(tx: &mut Tx, customer: i64, number: &str, lock: Lock) -> Result<bool, StoreError> {
     let sql = "SELECT number FROM numbers WHERE number = $1 AND customer = $2";
     let found: Option<String> = match tx {
         Tx::Sqlite(lite) => sqlx::query_scalar(sql).bind(number).bind(customer).fetch_optional(&mut **lite).await?,
         Tx::Postgres(pg) => {
-            sqlx::query_scalar(&format!("{sql} FOR UPDATE"))
-                .bind(number)
-                .bind(customer)
-                .fetch_optional(&mut **pg)
-                .await?
+            let mode = match lock {
+                Lock::Change => "FOR NO KEY UPDATE",
+                Lock::Release => "FOR UPDATE",
+            };
+            sqlx::query_scalar(&format!("{sql} {mode}")).bind(number).bind(customer).fetch_optional(&mut **pg).await?
         }
     };
     Ok(found.is_some())
@@ -211,7 +233,7 @@ pub async fn purchase(tx: &mut Tx, customer: i64, number: &str) -> Result<Option
 /// Writes the customer-side fields of a number `customer` holds: `false` if
 /// it holds no such number.
 pub async fn save_route(tx: &mut Tx, customer: i64, number: &str, route: &NumberRoute) -> Result<bool, StoreError> {
-    if !lock_owned(tx, customer, number).await? {
+    if !lock_owned(tx, customer, number, Lock::Change).await? {
         return Ok(false);
     }
     on_tx!(tx, |conn| bind_record(sqlx::query(&UPSERT).bind(number).bind(customer), route)
@@ -336,7 +358,7 @@ pub async fn holder(tx: &mut Tx, number: &str) -> Result<Option<i64>, StoreError
 /// `Err(routed)` while something routes to it; `Ok(false)` when the
 /// customer holds no such number.
 pub async fn release(tx: &mut Tx, customer: i64, number: &str) -> Result<Result<bool, RoutedBy>, StoreError> {
-    if !lock_owned(tx, customer, number).await? {
+    if !lock_owned(tx, customer, number, Lock::Release).await? {
         return Ok(Ok(false));
     }
     let routed = routed_to(tx, Targets::One(number)).await?;
