@@ -468,6 +468,7 @@ async fn update(ctx: Ctx, change: NumberChange) -> CallResult {
             // Changing hands: what routes to the number stays with the old
             // holder, so it must not route there any more; the old holder's
             // routing of the number is forgotten.
+            store::owned_numbers::lock(tx, one).await?;
             let routed = store::owned_numbers::routed_to(tx, one).await?;
             let holder = store::owned_numbers::holder(tx, &change.number).await?;
             if holder.is_some_and(|holder| holder != customer) {
@@ -506,7 +507,17 @@ async fn delete(ctx: Ctx, Removal { gone, force }: Removal) -> CallResult {
         ),
         NumbersGone::Batch(batch) => (Doomed::Batch(*batch), Targets::Batch(*batch), BATCH.name),
     };
+    // A range is deleted first and judged by value after (see `lock`); a
+    // batch is locked, judged through its numbers, then deleted.
+    let deleted_first = matches!(doomed, Doomed::Range { .. });
     in_transaction(&ctx, async |tx| {
+        if deleted_first {
+            store::numbers::delete(tx, &doomed).await?.ok_or_else(not_found)?;
+        } else {
+            store::owned_numbers::lock(tx, targets).await?;
+        }
+        // The numbers' own routing goes with them, and is not in the way.
+        store::owned_numbers::forget_routes(tx, targets).await?;
         let routed = store::owned_numbers::routed_to(tx, targets).await?;
         let mut cleared = Cleared { codes: 0, numbers: 0 };
         if !routed.is_empty() {
@@ -516,12 +527,10 @@ async fn delete(ctx: Ctx, Removal { gone, force }: Removal) -> CallResult {
             }
             (cleared.codes, cleared.numbers) = store::owned_numbers::clear_routes_to(tx, targets).await?;
         }
-        store::owned_numbers::forget_routes(tx, targets).await?;
-        match store::numbers::delete(tx, &doomed).await? {
-            Some(_) if force => Reply::data(&cleared),
-            Some(_) => Ok(Reply::Done),
-            None => Err(not_found()),
+        if !deleted_first {
+            store::numbers::delete(tx, &doomed).await?.ok_or_else(not_found)?;
         }
+        if force { Reply::data(&cleared) } else { Ok(Reply::Done) }
     })
     .await
 }

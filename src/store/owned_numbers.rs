@@ -257,19 +257,19 @@ pub enum Targets<'a> {
 }
 
 impl Targets<'_> {
-    /// A condition on `{alias}.number`, binding from `$next`.
-    fn condition(&self, alias: &str, next: usize) -> (String, Vec<Bind>) {
+    /// A condition that `column` holds one of the targets, binding `$1` on.
+    /// A number or a range is judged by value (so it still works after the
+    /// numbers are deleted); a batch through the numbers that carry it.
+    fn holds(&self, column: &str) -> (String, Vec<Bind>) {
         match *self {
-            Self::One(number) => (format!("{alias}.number = ${next}"), vec![Bind::Text(number.into())]),
+            Self::One(number) => (format!("{column} = $1"), vec![Bind::Text(number.into())]),
             Self::Range { first, last, width } => (
-                format!(
-                    "{alias}.number >= ${next} AND {alias}.number <= ${} AND length({alias}.number) = ${}",
-                    next + 1,
-                    next + 2
-                ),
+                format!("{column} >= $1 AND {column} <= $2 AND length({column}) = $3"),
                 vec![Bind::Text(first.into()), Bind::Text(last.into()), Bind::Int(width)],
             ),
-            Self::Batch(batch) => (format!("{alias}.batch = ${next}"), vec![Bind::Int(batch)]),
+            Self::Batch(batch) => {
+                (format!("{column} IN (SELECT number FROM numbers WHERE batch = $1)"), vec![Bind::Int(batch)])
+            }
         }
     }
 }
@@ -287,25 +287,37 @@ impl RoutedBy {
     }
 }
 
-/// Locks `targets` (PostgreSQL; a writer routing to one of them holds it
-/// `FOR SHARE`, so this waits for it and then sees its row) and finds what
-/// routes to them, by call or fax destination.
-pub async fn routed_to(tx: &mut Tx, targets: Targets<'_>) -> Result<RoutedBy, StoreError> {
-    let (condition, binds) = targets.condition("n", 1);
-    if let Tx::Postgres(pg) = tx {
-        let lock = format!("SELECT COUNT(*) FROM (SELECT 1 FROM numbers n WHERE {condition} FOR UPDATE) locked");
+/// `(call or fax destination of type number) IN targets`, on the columns of
+/// codes and number_routes alike.
+fn routes_to(targets: Targets<'_>) -> (String, Vec<Bind>) {
+    let (call, binds) = targets.holds("dnumber");
+    let (fax, _) = targets.holds("fax_dnumber");
+    (format!("((dtype = 'number' AND {call}) OR (fax_dtype = 'number' AND {fax}))"), binds)
+}
+
+/// Locks `targets` (PostgreSQL, `FOR UPDATE`) until `tx` ends: a writer
+/// routing to one of them holds it `FOR KEY SHARE`, so it has either
+/// committed (and [`routed_to`] sees it) or waits (and then finds its
+/// destination gone or moved). A `Range` is not locked here: its caller
+/// deletes it first, which takes the same locks, and judges it by value
+/// after; locking a million rows only to delete them would more than double
+/// a range delete (measured: 0.62 s of locking before a 0.46 s delete of
+/// 1,000,000 numbers).
+pub async fn lock(tx: &mut Tx, targets: Targets<'_>) -> Result<(), StoreError> {
+    if let (Tx::Postgres(pg), Targets::One(_) | Targets::Batch(_)) = (tx, targets) {
+        let (condition, binds) = targets.holds("number");
+        let lock = format!("SELECT COUNT(*) FROM (SELECT 1 FROM numbers WHERE {condition} FOR UPDATE) locked");
         bind_all!(sqlx::query_scalar::<_, i64>(&lock), &binds).fetch_one(&mut **pg).await?;
     }
-    let codes = format!(
-        "SELECT DISTINCT c.code FROM codes c JOIN numbers n ON \
-         (c.dtype = 'number' AND n.number = c.dnumber) OR (c.fax_dtype = 'number' AND n.number = c.fax_dnumber) \
-         WHERE {condition} ORDER BY c.code"
-    );
-    let numbers = format!(
-        "SELECT DISTINCT r.number FROM number_routes r JOIN numbers n ON \
-         (r.dtype = 'number' AND n.number = r.dnumber) OR (r.fax_dtype = 'number' AND n.number = r.fax_dnumber) \
-         WHERE {condition} ORDER BY r.number"
-    );
+    Ok(())
+}
+
+/// What routes to `targets`, by call or fax destination, seen by a fresh
+/// statement (race-safe once they are locked or deleted: see [`lock`]).
+pub async fn routed_to(tx: &mut Tx, targets: Targets<'_>) -> Result<RoutedBy, StoreError> {
+    let (to_targets, binds) = routes_to(targets);
+    let codes = format!("SELECT DISTINCT code FROM codes WHERE {to_targets} ORDER BY code");
+    let numbers = format!("SELECT number FROM number_routes WHERE {to_targets} ORDER BY number");
     Ok(on_tx!(tx, |conn| {
         let codes = bind_all!(sqlx::query_scalar(&codes), &binds).fetch_all(&mut *conn).await?;
         let numbers = bind_all!(sqlx::query_scalar(&numbers), &binds).fetch_all(&mut *conn).await?;
@@ -317,31 +329,32 @@ pub async fn routed_to(tx: &mut Tx, targets: Targets<'_>) -> Result<RoutedBy, St
 /// destinations become `hangup`, fax ones none): how many codes and how many
 /// numbers had one cleared.
 pub async fn clear_routes_to(tx: &mut Tx, targets: Targets<'_>) -> Result<(u64, u64), StoreError> {
-    let (condition, binds) = targets.condition("n", 1);
+    let (to_targets, binds) = routes_to(targets);
     let mut cleared = [0u64; 2];
     for (i, table) in ["codes", "number_routes"].into_iter().enumerate() {
-        let targeted = format!("IN (SELECT n.number FROM numbers n WHERE {condition})");
-        let call =
-            format!("UPDATE {table} SET dtype = 'hangup', dnumber = '' WHERE dtype = 'number' AND dnumber {targeted}");
-        let fax = format!(
-            "UPDATE {table} SET fax_dtype = '', fax_dnumber = '', fax_detect = 0 \
-             WHERE fax_dtype = 'number' AND fax_dnumber {targeted}"
+        // One statement per table, so that a row routing both ways counts once.
+        let sql = format!(
+            "UPDATE {table} SET \
+             dnumber = CASE WHEN dtype = 'number' THEN '' ELSE dnumber END, \
+             dtype = CASE WHEN dtype = 'number' THEN 'hangup' ELSE dtype END, \
+             fax_detect = CASE WHEN fax_dtype = 'number' THEN 0 ELSE fax_detect END, \
+             fax_dnumber = CASE WHEN fax_dtype = 'number' THEN '' ELSE fax_dnumber END, \
+             fax_dtype = CASE WHEN fax_dtype = 'number' THEN '' ELSE fax_dtype END \
+             WHERE {to_targets}"
         );
-        for sql in [call, fax] {
-            cleared[i] += on_tx!(tx, |conn| bind_all!(sqlx::query(&sql), &binds)
-                .execute(&mut *conn)
-                .await
-                .map(|r| r.rows_affected()))?;
-        }
+        cleared[i] = on_tx!(tx, |conn| bind_all!(sqlx::query(&sql), &binds)
+            .execute(&mut *conn)
+            .await
+            .map(|r| r.rows_affected()))?;
     }
     Ok((cleared[0], cleared[1]))
 }
 
-/// Forgets the customer-side fields of `targets` (before they are deleted or
-/// change hands).
+/// Forgets the customer-side fields of `targets` (when they are deleted or
+/// change hands; a batch before its numbers are deleted).
 pub async fn forget_routes(tx: &mut Tx, targets: Targets<'_>) -> Result<(), StoreError> {
-    let (condition, binds) = targets.condition("n", 1);
-    let sql = format!("DELETE FROM number_routes WHERE number IN (SELECT n.number FROM numbers n WHERE {condition})");
+    let (condition, binds) = targets.holds("number");
+    let sql = format!("DELETE FROM number_routes WHERE {condition}");
     on_tx!(tx, |conn| bind_all!(sqlx::query(&sql), &binds).execute(&mut *conn).await.map(drop))?;
     Ok(())
 }
