@@ -11,6 +11,7 @@ mod hostile;
 mod numbers;
 mod operability;
 mod ownership;
+mod people_customers;
 mod process;
 mod reliability;
 mod schema;
