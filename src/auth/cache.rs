@@ -6,7 +6,7 @@
 //! without that key. Each entry also holds the password hash it was checked
 //! against; a hit counts only while the person's current hash (read on every
 //! call anyway, with the role's privileges) is still that one. A password
-//! changed anywhere, by this process, another one or `switchyard admin passwd`,
+//! changed anywhere, by this process, another one, `people/password` or `switchyard admin passwd`,
 //! therefore ends the entry at once rather than after the TTL.
 
 use std::{collections::HashMap, sync::Mutex, time::Duration};

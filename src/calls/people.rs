@@ -7,6 +7,7 @@ use super::{
         common::{CUSTOMER, id},
         parse,
     },
+    routing::plan_allows,
     write::in_transaction,
 };
 use crate::{
@@ -14,8 +15,9 @@ use crate::{
     base::{ApiError, Count, Created, Reply},
     domain::privilege::{self, Privilege, Privileges},
     store::{
-        self, StoreError,
-        people::{CreateError, NewPerson},
+        self, StoreError, Tx,
+        people::{CreateError, NewPerson, PersonRow},
+        plans::Feature,
     },
 };
 
@@ -44,11 +46,52 @@ const SURNAME: Param<String> =
     Param::with_default("surname", Kind::Text, String::new(), "Surname.", parse::bounded::<255>);
 const ID: Param<i64> = id("ID of the person.");
 
+const NEW_ROLE: Param<i64> = Param::kept(
+    "role",
+    Kind::Integer,
+    0,
+    "ID of the new role; it may hold no privilege the caller lacks.",
+    parse::integer,
+);
+const NEW_CUSTOMER: Param<i64> = Param::kept(
+    "customer",
+    Kind::Integer,
+    0,
+    "ID of the customer to move the person to: one the caller may act in.",
+    parse::integer,
+);
+const NEW_EMAIL: Param<String> = Param::kept("email", Kind::Text, String::new(), "E-mail address.", parse::email);
+const NEW_FORENAME: Param<String> =
+    Param::kept("forename", Kind::Text, String::new(), "Forename.", parse::bounded::<255>);
+const NEW_SURNAME: Param<String> = Param::kept("surname", Kind::Text, String::new(), "Surname.", parse::bounded::<255>);
+const WHOSE: Param<i64> = Param::decided(
+    "id",
+    Kind::Integer,
+    "The authentication user.",
+    "ID of the person whose password to set.",
+    parse::integer,
+);
+const OLD_PASSWORD: Param<String> = Param::decided(
+    "old_password",
+    Kind::Text,
+    "",
+    "The current password: required unless id names another person; refused when it does.",
+    parse::text,
+);
+const NEW_PASSWORD: Param<String> =
+    Param::required("password", Kind::Text, "The new password: 8 to 128 characters.", |v| match check_password(v) {
+        Ok(()) => Ok(v.to_string()),
+        Err(why) => Err(format!("The password {why}.").into()),
+    });
+
+const ADMINISTERS: Access =
+    Access::Requires { any_of: &[Privilege::Administrator, Privilege::Wholesale], writes: true };
+
 pub const CALLS: &[CallSpec] = &[
     CallSpec {
         name: "people/create",
         summary: "Creates a person (a login) in a customer the caller sees; answers its id.",
-        access: Access::Requires { any_of: &[Privilege::Administrator, Privilege::Wholesale], writes: true },
+        access: ADMINISTERS,
         params: &[&USERNAME, &PASSWORD, &ROLE, &CUSTOMER, &EMAIL, &FORENAME, &SURNAME],
         list: false,
         handler: handler!(PersonNew, create),
@@ -68,6 +111,33 @@ pub const CALLS: &[CallSpec] = &[
         params: &[&CUSTOMER],
         list: true,
         handler: handler!(InCustomer, list),
+    },
+    CallSpec {
+        name: "people/update",
+        summary: "Changes a person's e-mail, names, role (no privilege the caller lacks) or customer (one the caller may act in); absent fields keep their value.",
+        access: ADMINISTERS,
+        params: &[&ID, &NEW_EMAIL, &NEW_FORENAME, &NEW_SURNAME, &NEW_ROLE, &NEW_CUSTOMER],
+        list: false,
+        handler: handler!(PersonChange, update),
+    },
+    CallSpec {
+        name: "people/delete",
+        summary: "Deletes a person; not oneself, and never the last system owner.",
+        access: ADMINISTERS,
+        params: &[&ID],
+        list: false,
+        handler: handler!(PersonGone, delete),
+    },
+    CallSpec {
+        name: "people/password",
+        summary: "Sets a password: one's own with old_password, or (administrator or wholesale) that of a person one administers. The old password stops working on every process at once.",
+        access: Access::Requires {
+            any_of: &[Privilege::User, Privilege::Administrator, Privilege::Wholesale],
+            writes: true,
+        },
+        params: &[&WHOSE, &OLD_PASSWORD, &NEW_PASSWORD],
+        list: false,
+        handler: handler!(PasswordChange, password),
     },
 ];
 
@@ -148,6 +218,8 @@ async fn create(ctx: Ctx, new: PersonNew) -> CallResult {
         surname: &new.surname,
     };
     let outcome = in_transaction(&ctx, async |tx| {
+        // Holds the customer too, so it cannot be deleted under this create.
+        plan_allows(tx, new.customer, Feature::People).await?;
         let taken = || ApiError::invalid("username", "This username is already in use.");
         if store::people::username_taken(tx, &new.username).await? {
             return Err(taken());
@@ -189,4 +261,184 @@ async fn list(ctx: Ctx, InCustomer(customer): InCustomer) -> CallResult {
         return Reply::data(&Count { count: store::people::count(&ctx.db, customer).await? });
     }
     Reply::data(&store::people::list(&ctx.db, customer, &ctx.window).await?)
+}
+
+/// A person's row as `people/update` would leave it: `None` fields keep theirs.
+struct PersonChange {
+    id: i64,
+    email: Option<String>,
+    forename: Option<String>,
+    surname: Option<String>,
+    /// The new role and what it holds.
+    role: Option<(i64, Privileges)>,
+    customer: Option<i64>,
+}
+
+/// Reads a role parameter: its id and privileges, or a 400 when it does not exist.
+async fn read_role(r: &mut Reader<'_>, param: &Param<i64>) -> Result<Option<(i64, Privileges)>, StoreError> {
+    match r.get(param) {
+        Some(id) if store::roles::exists(r.db, id).await? => Ok(Some((id, store::roles::privileges(r.db, id).await?))),
+        Some(_) => {
+            r.error(param.name, "This role does not exist.");
+            Ok(None)
+        }
+        None => Ok(None),
+    }
+}
+
+impl Request for PersonChange {
+    async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
+        let id = r.get(&ID);
+        let email = r.get(&NEW_EMAIL);
+        let forename = r.get(&NEW_FORENAME);
+        let surname = r.get(&NEW_SURNAME);
+        let role = read_role(r, &NEW_ROLE).await?;
+        let customer = r.get(&NEW_CUSTOMER);
+        if let Some(customer) = customer {
+            // Where a person may be moved to: a customer the caller may write in.
+            r.check_seen(NEW_CUSTOMER.name, customer).await?;
+        }
+        Ok(id.map(|id| Self { id, email, forename, surname, role, customer }))
+    }
+}
+
+struct PersonGone(i64);
+
+impl Request for PersonGone {
+    async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
+        let id = r.get(&ID);
+        if id == Some(r.caller()?.person) {
+            r.error(ID.name, "A person cannot delete themself.");
+        }
+        Ok(id.map(Self))
+    }
+}
+
+struct PasswordChange {
+    id: i64,
+    old_password: Option<String>,
+    password: String,
+}
+
+impl Request for PasswordChange {
+    async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
+        let id = r.given(&WHOSE).unwrap_or(r.caller()?.person);
+        let old_password = r.given(&OLD_PASSWORD);
+        let password = r.get(&NEW_PASSWORD);
+        let own = id == r.caller()?.person;
+        match (own, &old_password) {
+            (true, None) => r.error(OLD_PASSWORD.name, "The current password is required to set one's own."),
+            // Checking another person's password would let an administrator
+            // guess it without the throttle that guards logins.
+            (false, Some(_)) => r.error(OLD_PASSWORD.name, "This parameter is only for setting one's own password."),
+            _ => {}
+        }
+        Ok(password.map(|password| Self { id, old_password, password }))
+    }
+}
+
+/// A person the caller may act on: one in a customer the caller may write in
+/// (else 404, as if absent), holding a role that grants nothing the caller
+/// lacks (else 402: an administrator cannot edit, delete or reset the
+/// password of the system owner).
+async fn administered(ctx: &Ctx, person: Option<PersonRow>) -> Result<PersonRow, ApiError> {
+    let caller = ctx.caller()?;
+    let person = person.ok_or(ApiError::NotFound)?;
+    if !store::customers::is_visible(&ctx.db, caller.write_scope(), person.customer).await? {
+        return Err(ApiError::NotFound);
+    }
+    if !grants_nothing_more(caller, &store::roles::privileges(&ctx.db, person.role).await?) {
+        return Err(ApiError::RoleForbids);
+    }
+    Ok(person)
+}
+
+/// Answers 400 on `key` when `tx` would leave no system owner: the person
+/// `id` was one of them, and is the last.
+async fn keeps_a_system_owner(tx: &mut Tx, id: i64, key: &str) -> Result<(), ApiError> {
+    let owners = store::people::system_owners(tx).await?;
+    if owners == [id] {
+        return Err(ApiError::invalid(key, "This is the last system owner: give another person that role first."));
+    }
+    Ok(())
+}
+
+/// Whether `person`, as it would be, owns the system (customer 1, `system` held fully).
+fn owns_system(customer: i64, privileges: &Privileges) -> bool {
+    customer == 1 && privileges.has_full(Privilege::System)
+}
+
+async fn update(ctx: Ctx, change: PersonChange) -> CallResult {
+    let caller = ctx.caller()?;
+    in_transaction(&ctx, async |tx| {
+        let mut row = administered(&ctx, store::people::lock(tx, change.id).await?).await?;
+        let was = store::roles::privileges(&ctx.db, row.role).await?;
+        let was_owner = owns_system(row.customer, &was);
+        let mut now = was;
+        if let Some((role, privileges)) = change.role {
+            if !grants_nothing_more(caller, &privileges) {
+                return Err(ApiError::RoleForbids);
+            }
+            row.role = role;
+            now = privileges;
+        }
+        if let Some(customer) = change.customer.filter(|&c| c != row.customer) {
+            // Moving a person into a customer adds one to it: its plan decides.
+            plan_allows(tx, customer, Feature::People).await?;
+            row.customer = customer;
+        }
+        if was_owner && !owns_system(row.customer, &now) {
+            let key = if now.has_full(Privilege::System) { NEW_CUSTOMER.name } else { NEW_ROLE.name };
+            keeps_a_system_owner(tx, change.id, key).await?;
+        }
+        if let Some(email) = change.email {
+            row.email = email;
+        }
+        if let Some(forename) = change.forename {
+            row.forename = forename;
+        }
+        if let Some(surname) = change.surname {
+            row.surname = surname;
+        }
+        store::people::update(tx, &row).await?;
+        Ok(Reply::Done)
+    })
+    .await
+}
+
+async fn delete(ctx: Ctx, PersonGone(id): PersonGone) -> CallResult {
+    in_transaction(&ctx, async |tx| {
+        let person = administered(&ctx, store::people::lock(tx, id).await?).await?;
+        if owns_system(person.customer, &store::roles::privileges(&ctx.db, person.role).await?) {
+            keeps_a_system_owner(tx, id, ID.name).await?;
+        }
+        store::people::delete(tx, id).await?;
+        Ok(Reply::Done)
+    })
+    .await
+}
+
+async fn password(ctx: Ctx, change: PasswordChange) -> CallResult {
+    let caller = ctx.caller()?;
+    if change.id != caller.person {
+        administered(&ctx, store::people::get(&ctx.db, change.id).await?).await?;
+        // Setting another's password is administering them.
+        if !caller.privileges.admits(&[Privilege::Administrator, Privilege::Wholesale], true) {
+            return Err(ApiError::RoleForbids);
+        }
+    }
+    if let Some(old) = change.old_password {
+        let hash = store::people::password_hash(&ctx.db, change.id).await?;
+        if !ctx.auth.passwords.verify(hash, old).await {
+            return Err(ApiError::invalid(OLD_PASSWORD.name, "This is not the current password."));
+        }
+    }
+    // Hashed outside the transaction (tens of milliseconds), and not when only validating.
+    let hash = if ctx.validation { String::new() } else { ctx.auth.passwords.hash(change.password).await };
+    in_transaction(&ctx, async |tx| {
+        // The one statement `admin passwd` uses: every process's cached proof
+        // of the old password ends with the hash it was proven against.
+        if store::auth::replace_hash(tx, change.id, &hash).await? { Ok(Reply::Done) } else { Err(ApiError::NotFound) }
+    })
+    .await
 }

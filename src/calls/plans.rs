@@ -18,9 +18,12 @@ use crate::{
 };
 
 const PLAN: Param<i64> = Param::required("plan", Kind::Integer, "ID of the rate plan.", parse::integer);
-const FEATURE: Param<Feature> = Param::required("feature", Kind::Text, "Feature key: \"codes\".", |v| {
-    Feature::parse(v).ok_or("This is not a known feature.".into())
-});
+const FEATURE: Param<Feature> = Param::required(
+    "feature",
+    Kind::Text,
+    "Feature key: \"codes\", \"numbers\", \"people\" or \"customers\" (direct child customers, counted against the parent's plan).",
+    |v| Feature::parse(v).ok_or("This is not a known feature.".into()),
+);
 const MAXIMUM: Param<i64> =
     Param::with_default("maximum", Kind::Integer, -1, "-1 for no limit, 0 to forbid, N for at most N.", |v| {
         match parse::integer(v)? {

@@ -13,8 +13,9 @@ use crate::{
     store::{self, Tx, audit::NewAudit},
 };
 
-/// Parameters that identify what a call acted on besides its required ones.
-const IDENTIFYING: [&str; 4] = ["customer", "end", "batch", "number"];
+/// Parameters that identify what a call acted on besides its required ones
+/// (`id`: whose password `people/password` set, when not one's own).
+const IDENTIFYING: [&str; 5] = ["customer", "end", "batch", "number", "id"];
 
 /// The audit row of a call that acts: who, from where, in which customer, and
 /// the identifying parameters as a JSON object (values as sent; a value can

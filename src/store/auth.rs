@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use super::{Db, StoreError};
+use super::{Db, StoreError, Tx};
 use crate::domain::privilege::Privileges;
 
 /// A person as authentication sees them. The hash stays inside the server.
@@ -52,17 +52,32 @@ pub async fn find_login(db: &Db, username: &str) -> Result<Option<Login>, StoreE
     Ok(login)
 }
 
-/// Replaces a person's password hash. Returns false when there is no such person.
+/// Replaces a person's password hash (`switchyard admin passwd`). Returns
+/// false when there is no such person.
 pub async fn set_password_hash(db: &Db, username: &str, hash: &str) -> Result<bool, StoreError> {
     let mut tx = db.begin().await?;
-    let done = on_tx!(&mut tx, |conn| {
-        sqlx::query("UPDATE people SET password_hash = $1 WHERE username = $2")
-            .bind(hash)
-            .bind(username)
-            .execute(conn)
-            .await?
-            .rows_affected()
-    });
+    let person: Option<i64> = on_tx!(&mut tx, |conn| sqlx::query_scalar("SELECT id FROM people WHERE username = $1")
+        .bind(username)
+        .fetch_optional(conn)
+        .await)?;
+    let Some(person) = person else { return Ok(false) };
+    let done = replace_hash(&mut tx, person, hash).await?;
     tx.commit().await?;
+    Ok(done)
+}
+
+/// Replaces person `person`'s password hash inside `tx`: the one statement
+/// both `admin passwd` and `people/password` change a password with. Every
+/// process's credential cache forgets the old password on the very next
+/// call, because each cached entry holds the hash it was proven against and
+/// every call reads the current hash (a new hash always differs: its salt
+/// is new).
+pub async fn replace_hash(tx: &mut Tx, person: i64, hash: &str) -> Result<bool, StoreError> {
+    let done = on_tx!(tx, |conn| sqlx::query("UPDATE people SET password_hash = $1 WHERE id = $2")
+        .bind(hash)
+        .bind(person)
+        .execute(conn)
+        .await?
+        .rows_affected());
     Ok(done == 1)
 }

@@ -112,3 +112,167 @@ pub async fn create(tx: &mut Tx, parent: i64, name: &str, email: &str, plan: i64
     .fetch_one(conn)
     .await)?)
 }
+
+/// Customer `id`, locked (PostgreSQL: `FOR UPDATE`) until `tx` ends. Every
+/// writer that adds something to a customer holds its row (`FOR KEY SHARE`,
+/// see `plans::allows_one_more` and `references`), so a delete that has
+/// locked it counts what is left after those writers are done.
+pub async fn lock(tx: &mut Tx, id: i64) -> Result<Option<CustomerRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM customers WHERE id = $1");
+    Ok(match tx {
+        Tx::Sqlite(lite) => sqlx::query_as(&sql).bind(id).fetch_optional(&mut **lite).await?,
+        Tx::Postgres(pg) => sqlx::query_as(&format!("{sql} FOR UPDATE")).bind(id).fetch_optional(&mut **pg).await?,
+    })
+}
+
+/// Writes `name`, `email` and `plan` of customer `row.id`.
+pub async fn update(tx: &mut Tx, row: &CustomerRow) -> Result<(), StoreError> {
+    on_tx!(tx, |conn| sqlx::query("UPDATE customers SET name = $2, email = $3, plan = $4 WHERE id = $1")
+        .bind(row.id)
+        .bind(&row.name)
+        .bind(&row.email)
+        .bind(row.plan)
+        .execute(conn)
+        .await
+        .map(drop))?;
+    Ok(())
+}
+
+/// Serialises moves (PostgreSQL): two moves that would each be fine alone
+/// (A under B, B under A) could otherwise make a cycle together. Moves are
+/// rare; the lock ends with the transaction. SQLite's single writer already
+/// runs them one at a time.
+pub async fn serialise_moves(tx: &mut Tx) -> Result<(), StoreError> {
+    if let Tx::Postgres(pg) = tx {
+        sqlx::query("SELECT pg_advisory_xact_lock(7400002)").execute(&mut **pg).await?;
+    }
+    Ok(())
+}
+
+/// Whether `id` is `root` or one of its descendants, read inside `tx`.
+pub async fn in_subtree(tx: &mut Tx, root: i64, id: i64) -> Result<bool, StoreError> {
+    let sql = format!("{ANCESTORS} SELECT id FROM up WHERE id = $2");
+    let found: Option<i64> =
+        on_tx!(tx, |conn| sqlx::query_scalar(&sql).bind(id).bind(root).fetch_optional(conn).await)?;
+    Ok(found.is_some())
+}
+
+/// Puts customer `id` under `parent` with `plan`.
+pub async fn move_to(tx: &mut Tx, id: i64, parent: i64, plan: i64) -> Result<(), StoreError> {
+    on_tx!(tx, |conn| sqlx::query("UPDATE customers SET parent = $2, plan = $3 WHERE id = $1")
+        .bind(id)
+        .bind(parent)
+        .bind(plan)
+        .execute(conn)
+        .await
+        .map(drop))?;
+    Ok(())
+}
+
+/// What a customer still has that a plain delete refuses to take with it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Remains {
+    pub customers: i64,
+    pub people: i64,
+    pub codes: i64,
+    pub numbers: i64,
+}
+
+impl Remains {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// Counts what customer `id` still has, inside `tx` (after [`lock`]).
+pub async fn remains(tx: &mut Tx, id: i64) -> Result<Remains, StoreError> {
+    const SQL: &str = "SELECT (SELECT COUNT(*) FROM customers WHERE parent = $1), \
+         (SELECT COUNT(*) FROM people WHERE customer = $1), \
+         (SELECT COUNT(*) FROM codes WHERE customer = $1), \
+         (SELECT COUNT(*) FROM numbers WHERE customer = $1 AND customer <> 0)";
+    let (customers, people, codes, numbers): (i64, i64, i64, i64) =
+        on_tx!(tx, |conn| sqlx::query_as(SQL).bind(id).fetch_one(conn).await)?;
+    Ok(Remains { customers, people, codes, numbers })
+}
+
+/// Locks customer `id` and all its descendants (PostgreSQL: `FOR UPDATE`)
+/// until `tx` ends, and answers how many there are (0: `id` is gone). A
+/// child added by a transaction that committed while this one waited is not
+/// in the first statement's snapshot, so the subtree is read again until it
+/// stands still; from then on no child can be added (adding one holds its
+/// parent's row).
+pub async fn lock_subtree(tx: &mut Tx, id: i64) -> Result<usize, StoreError> {
+    let select = format!("{SUBTREE} SELECT id FROM customers WHERE id IN (SELECT id FROM down) ORDER BY id");
+    match tx {
+        Tx::Sqlite(lite) => Ok(sqlx::query_scalar::<_, i64>(&select).bind(id).fetch_all(&mut **lite).await?.len()),
+        Tx::Postgres(pg) => {
+            let lock = format!("{select} FOR UPDATE");
+            let mut locked: Vec<i64> = sqlx::query_scalar(&lock).bind(id).fetch_all(&mut **pg).await?;
+            loop {
+                let now: Vec<i64> = sqlx::query_scalar(&lock).bind(id).fetch_all(&mut **pg).await?;
+                if now == locked {
+                    return Ok(now.len());
+                }
+                locked = now;
+            }
+        }
+    }
+}
+
+/// What outside the subtree of `id` routes to a number inside it: feature
+/// codes and numbers of other customers.
+pub async fn routed_from_outside(tx: &mut Tx, id: i64) -> Result<super::owned_numbers::RoutedBy, StoreError> {
+    let routed = |table: &str, key: &str| {
+        format!(
+            "{SUBTREE} SELECT DISTINCT t.{key} FROM {table} t JOIN numbers n ON \
+             (t.dtype = 'number' AND n.number = t.dnumber) OR (t.fax_dtype = 'number' AND n.number = t.fax_dnumber) \
+             WHERE n.customer IN (SELECT id FROM down) AND t.customer NOT IN (SELECT id FROM down) ORDER BY t.{key}"
+        )
+    };
+    let (codes, numbers) = (routed("codes", "code"), routed("number_routes", "number"));
+    Ok(on_tx!(tx, |conn| {
+        let codes = sqlx::query_scalar(&codes).bind(id).fetch_all(&mut *conn).await?;
+        let numbers = sqlx::query_scalar(&numbers).bind(id).fetch_all(&mut *conn).await?;
+        super::owned_numbers::RoutedBy { codes, numbers }
+    }))
+}
+
+/// How much a subtree delete took with it.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct Deleted {
+    pub customers: u64,
+    pub people: u64,
+    pub codes: u64,
+    pub numbers: u64,
+}
+
+/// Deletes customer `id` and its descendants with their people, feature
+/// codes and groups (music, record groups, time groups), and gives their
+/// numbers back to the pool (customer 0, customer-side fields forgotten).
+/// The caller has locked the subtree ([`lock_subtree`]) in `tx`.
+pub async fn delete_subtree(tx: &mut Tx, id: i64) -> Result<Deleted, StoreError> {
+    let within = "IN (SELECT id FROM down)";
+    let statements = [
+        format!("{SUBTREE} DELETE FROM people WHERE customer {within}"),
+        format!("{SUBTREE} DELETE FROM codes WHERE customer {within}"),
+        format!("{SUBTREE} DELETE FROM music WHERE customer {within}"),
+        format!("{SUBTREE} DELETE FROM recordgroups WHERE customer {within}"),
+        format!("{SUBTREE} DELETE FROM timegroups WHERE customer {within}"),
+        format!(
+            "{SUBTREE} DELETE FROM number_routes WHERE number IN \
+             (SELECT number FROM numbers WHERE customer {within} AND customer <> 0)"
+        ),
+        format!("{SUBTREE} UPDATE numbers SET customer = 0 WHERE customer {within} AND customer <> 0"),
+        // Last: every statement above finds the subtree through these rows.
+        format!("{SUBTREE} DELETE FROM customers WHERE id {within}"),
+    ];
+    let mut affected = Vec::with_capacity(statements.len());
+    for sql in &statements {
+        affected.push(on_tx!(tx, |conn| sqlx::query(sql)
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map(|r| r.rows_affected()))?);
+    }
+    Ok(Deleted { people: affected[0], codes: affected[1], numbers: affected[6], customers: affected[7] })
+}

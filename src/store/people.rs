@@ -88,3 +88,56 @@ pub async fn create(tx: &mut Tx, person: &NewPerson<'_>) -> Result<i64, CreateEr
         Err(err) => Err(CreateError::Store(err.into())),
     }
 }
+
+/// The person `id`, locked (PostgreSQL: `FOR UPDATE`) until `tx` ends, so
+/// that the checks made on it hold for the write that follows.
+pub async fn lock(tx: &mut Tx, id: i64) -> Result<Option<PersonRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM people WHERE id = $1");
+    Ok(match tx {
+        Tx::Sqlite(lite) => sqlx::query_as(&sql).bind(id).fetch_optional(&mut **lite).await?,
+        Tx::Postgres(pg) => sqlx::query_as(&format!("{sql} FOR UPDATE")).bind(id).fetch_optional(&mut **pg).await?,
+    })
+}
+
+/// Writes every changeable field of `row` (all but username and created).
+pub async fn update(tx: &mut Tx, row: &PersonRow) -> Result<(), StoreError> {
+    on_tx!(tx, |conn| sqlx::query(
+        "UPDATE people SET customer = $2, role = $3, email = $4, forename = $5, surname = $6 WHERE id = $1"
+    )
+    .bind(row.id)
+    .bind(row.customer)
+    .bind(row.role)
+    .bind(&row.email)
+    .bind(&row.forename)
+    .bind(&row.surname)
+    .execute(conn)
+    .await
+    .map(drop))?;
+    Ok(())
+}
+
+pub async fn delete(tx: &mut Tx, id: i64) -> Result<(), StoreError> {
+    on_tx!(tx, |conn| sqlx::query("DELETE FROM people WHERE id = $1").bind(id).execute(conn).await.map(drop))?;
+    Ok(())
+}
+
+/// The people who own the system: in customer 1, with a role holding
+/// `system` with full access. On PostgreSQL they are all locked until `tx`
+/// ends, so that two deletes (or demotions) of two of the last two cannot
+/// each see the other still there.
+pub async fn system_owners(tx: &mut Tx) -> Result<Vec<i64>, StoreError> {
+    const SQL: &str = "SELECT p.id FROM people p JOIN role_privileges rp ON rp.role = p.role \
+         WHERE p.customer = 1 AND rp.privilege = 'system' AND rp.access = 1 ORDER BY p.id";
+    Ok(match tx {
+        Tx::Sqlite(lite) => sqlx::query_scalar(SQL).fetch_all(&mut **lite).await?,
+        Tx::Postgres(pg) => sqlx::query_scalar(&format!("{SQL} FOR UPDATE OF p")).fetch_all(&mut **pg).await?,
+    })
+}
+
+/// A person's current password hash (for checking `old_password`).
+pub async fn password_hash(db: &Db, id: i64) -> Result<Option<String>, StoreError> {
+    Ok(on_read!(db, |pool| sqlx::query_scalar("SELECT password_hash FROM people WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?)
+}

@@ -169,15 +169,21 @@ pub enum Feature {
     Codes,
     /// Numbers held (bought from the pool, or assigned).
     Numbers,
+    /// People (logins) in the customer.
+    People,
+    /// Direct child customers: counted under the parent, against the parent's plan.
+    Customers,
 }
 
 impl Feature {
-    pub const ALL: [Feature; 2] = [Feature::Codes, Feature::Numbers];
+    pub const ALL: [Feature; 4] = [Feature::Codes, Feature::Numbers, Feature::People, Feature::Customers];
 
     pub fn key(self) -> &'static str {
         match self {
             Self::Codes => "codes",
             Self::Numbers => "numbers",
+            Self::People => "people",
+            Self::Customers => "customers",
         }
     }
 
@@ -190,6 +196,8 @@ impl Feature {
             Self::Codes => "SELECT COUNT(*) FROM codes WHERE customer = $1",
             // `customer <> 0` lets the planner use the index of assigned numbers.
             Self::Numbers => "SELECT COUNT(*) FROM numbers WHERE customer = $1 AND customer <> 0",
+            Self::People => "SELECT COUNT(*) FROM people WHERE customer = $1",
+            Self::Customers => "SELECT COUNT(*) FROM customers WHERE parent = $1",
         }
     }
 }

@@ -14,6 +14,7 @@ mod number_life_attacks;
 mod numbers;
 mod operability;
 mod ownership;
+mod people_customers;
 mod process;
 mod readme_flow;
 mod reliability;
