@@ -11,6 +11,7 @@ mod hostile;
 mod numbers;
 mod operability;
 mod ownership;
+mod plans_roles_inventory;
 mod process;
 mod reliability;
 mod schema;
