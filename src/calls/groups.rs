@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::{
     Access, CallResult, CallSpec, Ctx, Kind, Param, Reader, Request, handler,
     param::{
-        common::{CUSTOMER, DESCRIPTION, NAME},
+        common::{self, CUSTOMER, DESCRIPTION, NAME, NEW_DESCRIPTION, NEW_NAME},
         parse,
     },
     people::InCustomer,
@@ -27,6 +27,9 @@ const LIST: Access = Access::Requires { any_of: &[Privilege::User], writes: fals
 
 const SHARED: Param<bool> =
     Param::with_default("shared", Kind::Flag, false, "1 to share with every customer (system only).", parse::flag);
+const NEW_SHARED: Param<bool> =
+    Param::kept("shared", Kind::Flag, false, "1 to share with every customer, 0 not to (system only).", parse::flag);
+const ID: Param<i64> = common::id("ID of the object.");
 
 pub const CALLS: &[CallSpec] = &[
     CallSpec {
@@ -46,6 +49,30 @@ pub const CALLS: &[CallSpec] = &[
         handler: handler!(InCustomer, |ctx, customer| list(ctx, customer, &MUSIC)),
     },
     CallSpec {
+        name: "music/get",
+        summary: "Gets one of a customer's music classes or a shared one.",
+        access: LIST,
+        params: &[&ID, &CUSTOMER],
+        list: false,
+        handler: handler!(GroupRef, |ctx, r| get(ctx, r, &MUSIC)),
+    },
+    CallSpec {
+        name: "music/update",
+        summary: "Changes one of a customer's music classes (absent fields keep their value); a shared one, or sharing, needs system.",
+        access: CREATE,
+        params: &[&ID, &CUSTOMER, &NEW_NAME, &NEW_DESCRIPTION, &NEW_SHARED],
+        list: false,
+        handler: handler!(GroupChange<true>, |ctx, change| update(ctx, change, &MUSIC)),
+    },
+    CallSpec {
+        name: "music/delete",
+        summary: "Deletes one of a customer's music classes (a shared one needs system); refused while feature codes or numbers refer to it.",
+        access: CREATE,
+        params: &[&ID, &CUSTOMER],
+        list: false,
+        handler: handler!(GroupRef, |ctx, r| delete(ctx, r, &MUSIC)),
+    },
+    CallSpec {
         name: "recording/groups/create",
         summary: "Creates a record group; answers its id.",
         access: CREATE,
@@ -62,6 +89,30 @@ pub const CALLS: &[CallSpec] = &[
         handler: handler!(InCustomer, |ctx, customer| list(ctx, customer, &RECORD_GROUPS)),
     },
     CallSpec {
+        name: "recording/groups/get",
+        summary: "Gets one of a customer's record groups.",
+        access: LIST,
+        params: &[&ID, &CUSTOMER],
+        list: false,
+        handler: handler!(GroupRef, |ctx, r| get(ctx, r, &RECORD_GROUPS)),
+    },
+    CallSpec {
+        name: "recording/groups/update",
+        summary: "Changes one of a customer's record groups (absent fields keep their value).",
+        access: CREATE,
+        params: &[&ID, &CUSTOMER, &NEW_NAME, &NEW_DESCRIPTION],
+        list: false,
+        handler: handler!(GroupChange<false>, |ctx, change| update(ctx, change, &RECORD_GROUPS)),
+    },
+    CallSpec {
+        name: "recording/groups/delete",
+        summary: "Deletes one of a customer's record groups; refused while feature codes or numbers refer to it.",
+        access: CREATE,
+        params: &[&ID, &CUSTOMER],
+        list: false,
+        handler: handler!(GroupRef, |ctx, r| delete(ctx, r, &RECORD_GROUPS)),
+    },
+    CallSpec {
         name: "timegroups/create",
         summary: "Creates a time group; answers its id.",
         access: CREATE,
@@ -76,6 +127,30 @@ pub const CALLS: &[CallSpec] = &[
         params: &[&CUSTOMER],
         list: true,
         handler: handler!(InCustomer, |ctx, customer| list(ctx, customer, &TIME_GROUPS)),
+    },
+    CallSpec {
+        name: "timegroups/get",
+        summary: "Gets one of a customer's time groups or a shared one.",
+        access: LIST,
+        params: &[&ID, &CUSTOMER],
+        list: false,
+        handler: handler!(GroupRef, |ctx, r| get(ctx, r, &TIME_GROUPS)),
+    },
+    CallSpec {
+        name: "timegroups/update",
+        summary: "Changes one of a customer's time groups (absent fields keep their value); a shared one, or sharing, needs system.",
+        access: CREATE,
+        params: &[&ID, &CUSTOMER, &NEW_NAME, &NEW_DESCRIPTION, &NEW_SHARED],
+        list: false,
+        handler: handler!(GroupChange<true>, |ctx, change| update(ctx, change, &TIME_GROUPS)),
+    },
+    CallSpec {
+        name: "timegroups/delete",
+        summary: "Deletes one of a customer's time groups (a shared one needs system); refused while feature codes or numbers refer to it.",
+        access: CREATE,
+        params: &[&ID, &CUSTOMER],
+        list: false,
+        handler: handler!(GroupRef, |ctx, r| delete(ctx, r, &TIME_GROUPS)),
     },
 ];
 
@@ -139,4 +214,105 @@ async fn list(ctx: Ctx, InCustomer(customer): InCustomer, kind: &'static GroupKi
     }
     let rows = store::groups::list(&ctx.db, kind, customer, &ctx.window).await?;
     Reply::data(&rows.into_iter().map(|row| GroupView::new(kind, row)).collect::<Vec<_>>())
+}
+
+/// An object named by `id`, as `customer` (default the caller's, seen) sees it.
+struct GroupRef {
+    id: i64,
+    customer: i64,
+}
+
+impl Request for GroupRef {
+    async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
+        let id = r.get(&ID);
+        let customer = r.seen_customer(&CUSTOMER).await?;
+        Ok(id.filter(|_| r.is_ok(CUSTOMER.name)).map(|id| Self { id, customer }))
+    }
+}
+
+/// An update; `SHAREABLE` kinds also read `shared`.
+struct GroupChange<const SHAREABLE: bool> {
+    at: GroupRef,
+    name: Option<String>,
+    description: Option<String>,
+    shared: Option<bool>,
+}
+
+impl<const SHAREABLE: bool> Request for GroupChange<SHAREABLE> {
+    async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
+        let at = GroupRef::read(r).await?;
+        let name = r.given(&NEW_NAME);
+        let description = r.given(&NEW_DESCRIPTION);
+        let shared = if SHAREABLE { r.given(&NEW_SHARED) } else { None };
+        let fine = [NEW_NAME.name, NEW_DESCRIPTION.name, NEW_SHARED.name].iter().all(|key| r.is_ok(key));
+        Ok(at.filter(|_| fine).map(|at| Self { at, name, description, shared }))
+    }
+}
+
+/// The object `at` names, if its customer sees it (404 otherwise), and
+/// whether the caller may change it: a shared object only with system (402).
+async fn changeable(ctx: &Ctx, at: &GroupRef, kind: &'static GroupKind) -> Result<GroupRow, ApiError> {
+    let row =
+        store::groups::get(&ctx.db, kind, at.customer, at.id).await?.ok_or(ApiError::NotFoundNamed(kind.missing))?;
+    if (row.shared == 1 || row.customer != at.customer) && !ctx.caller()?.privileges.has_full(Privilege::System) {
+        return Err(ApiError::RoleForbids);
+    }
+    Ok(row)
+}
+
+async fn get(ctx: Ctx, at: GroupRef, kind: &'static GroupKind) -> CallResult {
+    let row =
+        store::groups::get(&ctx.db, kind, at.customer, at.id).await?.ok_or(ApiError::NotFoundNamed(kind.missing))?;
+    Reply::data(&GroupView::new(kind, row))
+}
+
+async fn update<const SHAREABLE: bool>(
+    ctx: Ctx,
+    change: GroupChange<SHAREABLE>,
+    kind: &'static GroupKind,
+) -> CallResult {
+    changeable(&ctx, &change.at, kind).await?;
+    // Sharing or unsharing is system's, as when creating.
+    if change.shared.is_some() && !ctx.caller()?.privileges.has_full(Privilege::System) {
+        return Err(ApiError::RoleForbids);
+    }
+    in_transaction(&ctx, async |tx| {
+        let found = store::groups::update(
+            tx,
+            kind,
+            change.at.id,
+            change.name.as_deref(),
+            change.description.as_deref(),
+            change.shared,
+        )
+        .await?;
+        if found { Ok(Reply::Done) } else { Err(ApiError::NotFoundNamed(kind.missing)) }
+    })
+    .await
+}
+
+/// Refused while feature codes or numbers refer to the object (of any
+/// customer: a shared one serves many). On PostgreSQL the row is locked
+/// before counting: a code or number naming it holds it (`FOR KEY SHARE`)
+/// until it commits, so either it is counted or it finds the object gone.
+async fn delete(ctx: Ctx, at: GroupRef, kind: &'static GroupKind) -> CallResult {
+    changeable(&ctx, &at, kind).await?;
+    in_transaction(&ctx, async |tx| {
+        if !store::groups::lock(tx, kind, at.id).await? {
+            return Err(ApiError::NotFoundNamed(kind.missing));
+        }
+        let (codes, numbers) = store::groups::users(tx, kind, at.id).await?;
+        if codes + numbers > 0 {
+            let used = format!(
+                "This {} is used by {} and {}.",
+                kind.noun,
+                super::how_many(codes, "feature code", "feature codes"),
+                super::how_many(numbers, "number", "numbers")
+            );
+            return Err(ApiError::invalid(ID.name, &used));
+        }
+        store::groups::delete(tx, kind, at.id).await?;
+        Ok(Reply::Done)
+    })
+    .await
 }

@@ -49,6 +49,12 @@ macro_rules! handler {
 }
 pub(crate) use handler;
 
+/// `n` of something, for the 400 of a delete refused while rows refer to the
+/// object: "1 customer", "3 customers".
+pub fn how_many(n: i64, one: &str, many: &str) -> String {
+    if n == 1 { format!("1 {one}") } else { format!("{n} {many}") }
+}
+
 /// Who may make a call.
 #[derive(Debug, Clone, Copy)]
 pub enum Access {

@@ -279,6 +279,21 @@ pub mod common {
         parse::bounded::<255>,
     );
 
+    /// `name` of an update: absent keeps; never empty (a create needs one too).
+    pub const NEW_NAME: Param<String> =
+        Param::kept("name", Kind::Text, String::new(), "Name, 1 to 255 characters.", |v| {
+            if v.is_empty() { Err("This parameter must not be empty.".into()) } else { parse::bounded::<255>(v) }
+        });
+
+    /// `description` of an update: absent keeps; may be emptied.
+    pub const NEW_DESCRIPTION: Param<String> = Param::kept(
+        "description",
+        Kind::Text,
+        String::new(),
+        "Description, at most 255 characters.",
+        parse::bounded::<255>,
+    );
+
     /// An object's ID, required.
     pub const fn id(doc: &'static str) -> Param<i64> {
         Param::required("id", Kind::Integer, doc, parse::integer)

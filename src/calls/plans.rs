@@ -4,7 +4,10 @@ use serde::Serialize;
 
 use super::{
     Access, CallResult, CallSpec, Ctx, Kind, Param, Reader, Request, handler,
-    param::{common::NAME, parse},
+    param::{
+        common::{self, CUSTOMER, NAME, NEW_NAME},
+        parse,
+    },
     write::in_transaction,
 };
 use crate::{
@@ -17,6 +20,7 @@ use crate::{
     },
 };
 
+const ID: Param<i64> = common::id("ID of the rate plan.");
 const PLAN: Param<i64> = Param::required("plan", Kind::Integer, "ID of the rate plan.", parse::integer);
 const FEATURE: Param<Feature> = Param::required(
     "feature",
@@ -49,6 +53,12 @@ const OWNER: Param<i64> = Param::decided(
 );
 
 const COMMERCE_WRITES: Access = Access::Requires { any_of: &[Privilege::Commerce], writes: true };
+const COMMERCE_READS: Access = Access::Requires { any_of: &[Privilege::Commerce], writes: false };
+
+/// The 404 of a plan that does not exist or that the caller may not see (or change).
+const NO_PLAN: ApiError = ApiError::NotFoundNamed("The rate plan does not exist.");
+/// The plan new customers get, which also stands for "no plan of one's own".
+const DEFAULT_PLAN: i64 = 1;
 
 pub const CALLS: &[CallSpec] = &[
     CallSpec {
@@ -62,10 +72,34 @@ pub const CALLS: &[CallSpec] = &[
     CallSpec {
         name: "plans/list",
         summary: "Lists the rate plans the caller may change, and the plan of their own customer.",
-        access: Access::Requires { any_of: &[Privilege::Commerce], writes: false },
+        access: COMMERCE_READS,
         params: &[],
         list: true,
         handler: handler!((), list),
+    },
+    CallSpec {
+        name: "plans/get",
+        summary: "Gets a rate plan the caller may give to a customer or may change.",
+        access: COMMERCE_READS,
+        params: &[&ID],
+        list: false,
+        handler: handler!(PlanRef, get),
+    },
+    CallSpec {
+        name: "plans/update",
+        summary: "Renames a rate plan the caller may change.",
+        access: COMMERCE_WRITES,
+        params: &[&ID, &NEW_NAME],
+        list: false,
+        handler: handler!(PlanChange, update),
+    },
+    CallSpec {
+        name: "plans/delete",
+        summary: "Deletes a rate plan the caller may change, with its feature limits; refused while a customer is on it. Plan 1 cannot be deleted.",
+        access: COMMERCE_WRITES,
+        params: &[&ID],
+        list: false,
+        handler: handler!(PlanGone, delete),
     },
     CallSpec {
         name: "plans/features/set",
@@ -90,6 +124,14 @@ pub const CALLS: &[CallSpec] = &[
         params: &[&PLAN],
         list: true,
         handler: handler!(PlanId, features_list),
+    },
+    CallSpec {
+        name: "plans/features/maximum",
+        summary: "The maximum of a feature for a customer, from its rate plan: -1 when the plan sets no limit.",
+        access: Access::Requires { any_of: &[Privilege::User], writes: false },
+        params: &[&FEATURE, &CUSTOMER],
+        list: false,
+        handler: handler!(CustomerFeature, features_maximum),
     },
 ];
 
@@ -144,7 +186,69 @@ struct PlanId(i64);
 
 impl Request for PlanId {
     async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
-        Ok(r.get(&PLAN).map(Self))
+        Ok(known_plan(r).await?.map(Self))
+    }
+}
+
+/// `plan` of the public feature calls: a plan that does not exist is a 400
+/// on `plan` (Enswitch's code). The calls are public, so every plan is seen.
+async fn known_plan(r: &mut Reader<'_>) -> Result<Option<i64>, StoreError> {
+    let plan = r.get(&PLAN);
+    if let Some(id) = plan
+        && !store::plans::exists(r.db, id).await?
+    {
+        r.error(PLAN.name, "This rate plan does not exist.");
+        return Ok(None);
+    }
+    Ok(plan)
+}
+
+/// `id` of a plan the call reads or changes; the handler decides whether the
+/// caller sees it.
+struct PlanRef(i64);
+
+impl Request for PlanRef {
+    async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
+        Ok(r.get(&ID).map(Self))
+    }
+}
+
+struct PlanChange {
+    id: i64,
+    name: Option<String>,
+}
+
+impl Request for PlanChange {
+    async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
+        let id = r.get(&ID);
+        let name = r.given(&NEW_NAME);
+        Ok(if r.is_ok(NEW_NAME.name) { id.map(|id| Self { id, name }) } else { None })
+    }
+}
+
+struct PlanGone(i64);
+
+impl Request for PlanGone {
+    async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
+        let id = r.get(&ID);
+        if id == Some(DEFAULT_PLAN) {
+            r.error(ID.name, "Plan 1 is the default plan and cannot be deleted.");
+            return Ok(None);
+        }
+        Ok(id.map(Self))
+    }
+}
+
+struct CustomerFeature {
+    feature: Feature,
+    customer: i64,
+}
+
+impl Request for CustomerFeature {
+    async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
+        let feature = r.get(&FEATURE);
+        let customer = r.seen_customer(&CUSTOMER).await?;
+        Ok(if r.is_ok(CUSTOMER.name) { feature.map(|feature| Self { feature, customer }) } else { None })
     }
 }
 
@@ -155,7 +259,7 @@ struct PlanFeature {
 
 impl Request for PlanFeature {
     async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
-        let plan = r.get(&PLAN);
+        let plan = known_plan(r).await?;
         let feature = r.get(&FEATURE);
         Ok((|| Some(Self { plan: plan?, feature: feature? }))())
     }
@@ -207,17 +311,14 @@ async fn features_set(ctx: Ctx, set: LimitSet) -> CallResult {
 }
 
 async fn features_get(ctx: Ctx, PlanFeature { plan, feature }: PlanFeature) -> CallResult {
-    if !store::plans::exists(&ctx.db, plan).await? {
-        return Err(ApiError::NotFound);
-    }
-    let limit = store::plans::feature(&ctx.db, plan, feature.key()).await?.unwrap_or_else(|| unlimited(feature));
+    // A feature the plan does not set is a 404 (Enswitch's code): it has no row.
+    let limit = store::plans::feature(&ctx.db, plan, feature.key())
+        .await?
+        .ok_or(ApiError::NotFoundNamed("The rate plan does not set this feature."))?;
     Reply::data(&LimitView::new(plan, &limit))
 }
 
 async fn features_list(ctx: Ctx, PlanId(plan): PlanId) -> CallResult {
-    if !store::plans::exists(&ctx.db, plan).await? {
-        return Err(ApiError::NotFound);
-    }
     let mut rows = store::plans::features(&ctx.db, plan).await?;
     if ctx.count {
         return Reply::data(&Count { count: rows.len() as i64 });
@@ -229,7 +330,56 @@ async fn features_list(ctx: Ctx, PlanId(plan): PlanId) -> CallResult {
     Reply::data(&window.map(|limit| LimitView::new(plan, limit)).collect::<Vec<_>>())
 }
 
-/// A known feature with no row in the plan: no limit.
-fn unlimited(feature: Feature) -> FeatureLimit {
-    FeatureLimit { feature: feature.key().to_string(), included: 0, maximum: -1 }
+async fn get(ctx: Ctx, PlanRef(id): PlanRef) -> CallResult {
+    if !store::plans::may_see(&ctx.db, plan_scope(ctx.caller()?), id).await? {
+        return Err(NO_PLAN);
+    }
+    Reply::data(&store::plans::get(&ctx.db, id).await?.ok_or(NO_PLAN)?)
+}
+
+async fn update(ctx: Ctx, change: PlanChange) -> CallResult {
+    // A plan the caller may see but not change is answered as one that does
+    // not exist, as `plans/features/set` does.
+    if !store::plans::may_change(&ctx.db, plan_scope(ctx.caller()?), change.id).await? {
+        return Err(NO_PLAN);
+    }
+    in_transaction(&ctx, async |tx| {
+        let found = match &change.name {
+            Some(name) => store::plans::rename(tx, change.id, name).await?,
+            None => store::plans::lock(tx, change.id).await?,
+        };
+        if found { Ok(Reply::Done) } else { Err(NO_PLAN) }
+    })
+    .await
+}
+
+async fn delete(ctx: Ctx, PlanGone(id): PlanGone) -> CallResult {
+    if !store::plans::may_change(&ctx.db, plan_scope(ctx.caller()?), id).await? {
+        return Err(NO_PLAN);
+    }
+    in_transaction(&ctx, async |tx| {
+        // Locked first (PostgreSQL), so the count is of what the delete leaves behind.
+        if !store::plans::lock(tx, id).await? {
+            return Err(NO_PLAN);
+        }
+        match store::plans::customers_on(tx, id).await? {
+            0 => {}
+            n => {
+                return Err(ApiError::invalid(
+                    ID.name,
+                    &format!("This rate plan is used by {}.", super::how_many(n, "customer", "customers")),
+                ));
+            }
+        }
+        store::plans::delete(tx, id).await?;
+        Ok(Reply::Done)
+    })
+    .await
+}
+
+async fn features_maximum(ctx: Ctx, CustomerFeature { feature, customer }: CustomerFeature) -> CallResult {
+    let maximum = store::plans::customer_maximum(&ctx.db, customer, feature)
+        .await?
+        .ok_or(ApiError::NotFoundNamed("The customer does not exist."))?;
+    Reply::data(&serde_json::json!({ "maximum": maximum }))
 }

@@ -80,15 +80,18 @@ impl<'a> Reader<'a> {
     /// The value sent for `param`, parsed; `None` when it was not sent or was
     /// refused. Sent empty, a parameter with a documented default means that
     /// default, as form-posting scripts send every field (`sname_action=` is
-    /// `replace`); an integer or flag whose default the call decides means
-    /// none; any other empty text is handed to the parser as a value.
+    /// `replace`); an update's integer or flag means its zero value, one whose
+    /// default the call decides means none; any other empty text is handed to
+    /// the parser as a value.
     pub fn given<T: Clone>(&mut self, param: &Param<T>) -> Option<T> {
         let raw = self.params.get(param.name)?;
         if raw.is_empty() {
             match (&param.absent, param.kind) {
-                (Absent::Value(value) | Absent::Kept(value), _) => {
-                    return Some(value.clone());
-                }
+                (Absent::Value(value), _) => return Some(value.clone()),
+                // An update's empty number means its zero value; an update's
+                // empty text has no default to take (its absence means
+                // "unchanged"), so it is a value for the parser to judge.
+                (Absent::Kept(value), Kind::Integer | Kind::Flag) => return Some(value.clone()),
                 (_, Kind::Integer | Kind::Flag) => return None,
                 (_, Kind::Text) => {}
             }

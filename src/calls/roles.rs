@@ -8,18 +8,24 @@ use super::{
     Access, CallResult, CallSpec, Ctx, Kind, Param, Reader, Request, handler,
     param::{
         Documented,
-        common::{DESCRIPTION, NAME},
+        common::{self, DESCRIPTION, NAME, NEW_DESCRIPTION, NEW_NAME},
         parse,
     },
     write::in_transaction,
 };
 use crate::{
-    base::{Count, Created, Reply},
+    base::{ApiError, Count, Created, Reply},
     domain::privilege::{self, Privilege},
     store::{self, StoreError, roles::RoleRow},
 };
 
 const SYSTEM_WRITES: Access = Access::Requires { any_of: &[Privilege::System], writes: true };
+
+const ID: Param<i64> = common::id("ID of the role.");
+const NO_ROLE: ApiError = ApiError::NotFoundNamed("The role does not exist.");
+/// Roles 1-4 (system owner, reseller, administrator, user) are made at first
+/// start and stand for the built-in privilege levels.
+const BUILT_IN: std::ops::RangeInclusive<i64> = 1..=4;
 
 const ROLE: Param<i64> = Param::required("role", Kind::Integer, "ID of the role.", parse::integer);
 const PRIVILEGE: Param<Privilege> =
@@ -70,6 +76,30 @@ pub const CALLS: &[CallSpec] = &[
         list: false,
         handler: handler!(AccessSet, access_set),
     },
+    CallSpec {
+        name: "roles/get",
+        summary: "Gets a role with the privileges it holds.",
+        access: Access::Requires { any_of: &[Privilege::User], writes: false },
+        params: &[&ID],
+        list: false,
+        handler: handler!(RoleRef, get),
+    },
+    CallSpec {
+        name: "roles/update",
+        summary: "Changes a role's name or description (absent keeps).",
+        access: SYSTEM_WRITES,
+        params: &[&ID, &NEW_NAME, &NEW_DESCRIPTION],
+        list: false,
+        handler: handler!(RoleChange, update),
+    },
+    CallSpec {
+        name: "roles/delete",
+        summary: "Deletes a role with its privileges; refused while a person holds it. Roles 1-4 cannot be deleted.",
+        access: SYSTEM_WRITES,
+        params: &[&ID],
+        list: false,
+        handler: handler!(RoleGone, delete),
+    },
 ];
 
 /// A role as answered: its privileges by name, 1 full and 2 read-only.
@@ -119,6 +149,74 @@ impl Request for AccessSet {
         }
         Ok((|| Some(Self { role: role?, privilege: privilege?, access: access? }))())
     }
+}
+
+struct RoleRef(i64);
+
+impl Request for RoleRef {
+    async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
+        Ok(r.get(&ID).map(Self))
+    }
+}
+
+struct RoleChange {
+    id: i64,
+    name: Option<String>,
+    description: Option<String>,
+}
+
+impl Request for RoleChange {
+    async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
+        let id = r.get(&ID);
+        let name = r.given(&NEW_NAME);
+        let description = r.given(&NEW_DESCRIPTION);
+        let fine = r.is_ok(NEW_NAME.name) && r.is_ok(NEW_DESCRIPTION.name);
+        Ok(id.filter(|_| fine).map(|id| Self { id, name, description }))
+    }
+}
+
+struct RoleGone(i64);
+
+impl Request for RoleGone {
+    async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
+        let id = r.get(&ID);
+        if id.is_some_and(|id| BUILT_IN.contains(&id)) {
+            r.error(ID.name, "Roles 1 to 4 are built in and cannot be deleted.");
+            return Ok(None);
+        }
+        Ok(id.map(Self))
+    }
+}
+
+async fn get(ctx: Ctx, RoleRef(id): RoleRef) -> CallResult {
+    Reply::data(&RoleView::from(store::roles::get(&ctx.db, id).await?.ok_or(NO_ROLE)?))
+}
+
+async fn update(ctx: Ctx, change: RoleChange) -> CallResult {
+    in_transaction(&ctx, async |tx| {
+        let found = store::roles::update(tx, change.id, change.name.as_deref(), change.description.as_deref()).await?;
+        if found { Ok(Reply::Done) } else { Err(NO_ROLE) }
+    })
+    .await
+}
+
+async fn delete(ctx: Ctx, RoleGone(id): RoleGone) -> CallResult {
+    in_transaction(&ctx, async |tx| {
+        // Locked first (PostgreSQL), so the count is of what the delete leaves behind.
+        if !store::roles::lock(tx, id).await? {
+            return Err(NO_ROLE);
+        }
+        match store::roles::holders(tx, id).await? {
+            0 => {}
+            n => {
+                let held = format!("This role is held by {}.", super::how_many(n, "person", "people"));
+                return Err(ApiError::invalid(ID.name, &held));
+            }
+        }
+        store::roles::delete(tx, id).await?;
+        Ok(Reply::Done)
+    })
+    .await
 }
 
 async fn create(ctx: Ctx, new: RoleNew) -> CallResult {

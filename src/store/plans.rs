@@ -253,3 +253,65 @@ pub async fn allows_one_more(tx: &mut Tx, customer: i64, feature: Feature) -> Re
     let held: i64 = on_tx!(tx, |conn| sqlx::query_scalar(feature.count_sql()).bind(customer).fetch_one(conn).await)?;
     Ok(if held < maximum { Allowance::Allowed } else { Allowance::Forbidden })
 }
+
+/// One plan, whoever may see it (the call decides that).
+pub async fn get(db: &Db, plan: i64) -> Result<Option<PlanRow>, StoreError> {
+    Ok(on_read!(db, |pool| sqlx::query_as("SELECT id, name, customer, created FROM plans WHERE id = $1")
+        .bind(plan)
+        .fetch_optional(pool)
+        .await)?)
+}
+
+/// Whether a person in `scope` sees `plan`: one they may give to a customer
+/// or one they may change.
+pub async fn may_see(db: &Db, scope: PlanScope, plan: i64) -> Result<bool, StoreError> {
+    Ok(may_use(db, scope, plan).await? || may_change(db, scope, plan).await?)
+}
+
+/// Renames a plan; answers whether it (still) exists.
+pub async fn rename(tx: &mut Tx, plan: i64, name: &str) -> Result<bool, StoreError> {
+    let changed = on_tx!(tx, |conn| sqlx::query("UPDATE plans SET name = $2 WHERE id = $1")
+        .bind(plan)
+        .bind(name)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(changed > 0)
+}
+
+/// Whether `plan` exists now; on PostgreSQL the row is locked (`FOR UPDATE`)
+/// until `tx` ends, so a writer holding it must finish first and one arriving
+/// later waits for the delete (see `references`).
+pub async fn lock(tx: &mut Tx, plan: i64) -> Result<bool, StoreError> {
+    super::references::lock_row(tx, "plans", plan).await
+}
+
+/// How many customers `plan` governs.
+pub async fn customers_on(tx: &mut Tx, plan: i64) -> Result<i64, StoreError> {
+    Ok(on_tx!(tx, |conn| sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE plan = $1")
+        .bind(plan)
+        .fetch_one(conn)
+        .await)?)
+}
+
+/// Deletes a plan and the limits it sets.
+pub async fn delete(tx: &mut Tx, plan: i64) -> Result<(), StoreError> {
+    for sql in ["DELETE FROM plan_features WHERE plan = $1", "DELETE FROM plans WHERE id = $1"] {
+        on_tx!(tx, |conn| sqlx::query(sql).bind(plan).execute(conn).await.map(|r| r.rows_affected()))?;
+    }
+    Ok(())
+}
+
+/// The maximum `customer`'s plan sets for `feature` (-1 when it sets none);
+/// `None` when the customer does not exist.
+pub async fn customer_maximum(db: &Db, customer: i64, feature: Feature) -> Result<Option<i64>, StoreError> {
+    let row: Option<(Option<i64>,)> = on_read!(db, |pool| sqlx::query_as(
+        "SELECT f.maximum FROM customers c \
+         LEFT JOIN plan_features f ON f.plan = c.plan AND f.feature = $2 WHERE c.id = $1"
+    )
+    .bind(customer)
+    .bind(feature.key())
+    .fetch_optional(pool)
+    .await)?;
+    Ok(row.map(|(maximum,)| maximum.unwrap_or(-1)))
+}

@@ -117,3 +117,27 @@ pub async fn hold_all<'a>(
     }
     Ok(gone)
 }
+
+/// Whether row `id` of `table` exists now, locking it on PostgreSQL
+/// (`FOR UPDATE`) until `tx` ends: what a delete does before counting what
+/// refers to the row. The lock waits for every writer holding the row
+/// (`FOR KEY SHARE`) to commit, so the count that follows sees their rows; a
+/// writer arriving later waits for the delete and then finds the row gone.
+/// On SQLite the single writer already runs write transactions one at a time.
+pub async fn lock_row(tx: &mut Tx, table: &'static str, id: i64) -> Result<bool, StoreError> {
+    let found: Option<i64> = match tx {
+        Tx::Sqlite(lite) => {
+            sqlx::query_scalar(&format!("SELECT id FROM {table} WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(&mut **lite)
+                .await?
+        }
+        Tx::Postgres(pg) => {
+            sqlx::query_scalar(&format!("SELECT id FROM {table} WHERE id = $1 FOR UPDATE"))
+                .bind(id)
+                .fetch_optional(&mut **pg)
+                .await?
+        }
+    };
+    Ok(found.is_some())
+}

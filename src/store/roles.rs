@@ -109,3 +109,49 @@ pub async fn set_access(
     }
     Ok(())
 }
+
+/// One role with the privileges it holds.
+pub async fn get(db: &Db, role: i64) -> Result<Option<RoleRow>, StoreError> {
+    let row: Option<(i64, String, String)> =
+        on_read!(db, |pool| sqlx::query_as("SELECT id, name, description FROM roles WHERE id = $1")
+            .bind(role)
+            .fetch_optional(pool)
+            .await)?;
+    let Some((id, name, description)) = row else { return Ok(None) };
+    Ok(Some(RoleRow { id, name, description, privileges: privileges(db, id).await? }))
+}
+
+/// Changes the fields given (`None` keeps); answers whether the role exists.
+pub async fn update(tx: &mut Tx, role: i64, name: Option<&str>, description: Option<&str>) -> Result<bool, StoreError> {
+    let changed = on_tx!(tx, |conn| sqlx::query(
+        "UPDATE roles SET name = COALESCE($2, name), description = COALESCE($3, description) WHERE id = $1"
+    )
+    .bind(role)
+    .bind(name)
+    .bind(description)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(changed > 0)
+}
+
+/// Whether `role` exists now, locked until `tx` ends on PostgreSQL.
+pub async fn lock(tx: &mut Tx, role: i64) -> Result<bool, StoreError> {
+    super::references::lock_row(tx, "roles", role).await
+}
+
+/// How many people hold `role`.
+pub async fn holders(tx: &mut Tx, role: i64) -> Result<i64, StoreError> {
+    Ok(on_tx!(tx, |conn| sqlx::query_scalar("SELECT COUNT(*) FROM people WHERE role = $1")
+        .bind(role)
+        .fetch_one(conn)
+        .await)?)
+}
+
+/// Deletes a role and the privileges it holds.
+pub async fn delete(tx: &mut Tx, role: i64) -> Result<(), StoreError> {
+    for sql in ["DELETE FROM role_privileges WHERE role = $1", "DELETE FROM roles WHERE id = $1"] {
+        on_tx!(tx, |conn| sqlx::query(sql).bind(role).execute(conn).await.map(|r| r.rows_affected()))?;
+    }
+    Ok(())
+}

@@ -15,6 +15,7 @@ mod numbers;
 mod operability;
 mod ownership;
 mod people_customers;
+mod plans_roles_inventory;
 mod process;
 mod readme_flow;
 mod reliability;

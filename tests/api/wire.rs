@@ -119,6 +119,8 @@ both_databases! {
 
     async fn malformed_and_unsupported_bodies(backend) {
         let app = TestApp::spawn(backend).await;
+        // Plan 1 sets codes, so a well-formed body answers 200 (an unset feature is a 404).
+        app.exec("INSERT INTO plan_features (plan, feature, included, maximum) VALUES (1, 'codes', 0, -1)").await;
         let post = |content_type: &'static str, body: &'static str| {
             app.client.post(app.url("plans/features/get")).header("content-type", content_type).body(body).send()
         };
@@ -167,11 +169,11 @@ both_databases! {
 
     async fn unknown_keys_ignored_unless_strict(backend) {
         let app = TestApp::spawn(backend).await;
-        app.get("plans/features/get", "plan=1;feature=codes;colour=blue").await.expect("200");
+        app.get("plans/features/list", "plan=1;colour=blue").await.expect("200");
         let strict = TestApp::spawn_with(backend, |s| s.strict_params = true).await;
-        strict.get("plans/features/get", "plan=1;feature=codes;colour=blue;size=9").await.expect_invalid(&["colour", "size"]);
+        strict.get("plans/features/list", "plan=1;colour=blue;size=9").await.expect_invalid(&["colour", "size"]);
         // Credentials are never unknown, even on a call that ignores them.
-        strict.get("plans/features/get", &format!("plan=1;feature=codes;{CREDS}")).await.expect("200");
+        strict.get("plans/features/list", &format!("plan=1;{CREDS}")).await.expect("200");
         strict.get("roles/list", &format!("{CREDS};limit=1")).await.expect("200");
     }
 
@@ -185,10 +187,11 @@ both_databases! {
             let answer = app.get("roles/list", "auth_username=admin;auth_password=wrong").await;
             answer.expect("401");
             assert_eq!(answer.status, if bad_status == 200 { 200 } else { 401 });
-            let answer = app.get("plans/features/get", "plan=99;feature=codes").await;
+            // Plan 1 sets no limit for codes: Enswitch's 404.
+            let answer = app.get("plans/features/get", "plan=1;feature=codes").await;
             answer.expect("404");
             assert_eq!(answer.status, if bad_status == 200 { 200 } else { 404 });
-            let answer = app.get("plans/features/get", "plan=1;feature=codes").await;
+            let answer = app.get("plans/features/list", "plan=1").await;
             assert_eq!(answer.status, 200);
             assert_eq!(answer.headers["content-type"], "application/json");
         }
@@ -198,6 +201,7 @@ both_databases! {
         let app = TestApp::spawn(backend).await;
         let answer = app.get("roles/list", "auth_username=admin;auth_password=wrong").await;
         assert_eq!(answer.body, serde_json::json!({"responses": [{"code": "401", "key": "", "message": "The authentication details provided are invalid."}]}));
+        app.exec("INSERT INTO plan_features (plan, feature, included, maximum) VALUES (1, 'codes', 0, -1)").await;
         let answer = app.get("plans/features/get", "plan=1;feature=codes").await;
         assert_eq!(answer.body, serde_json::json!({
             "responses": [{"code": "200", "key": "", "message": "OK"}],
@@ -224,12 +228,13 @@ both_databases! {
 
     async fn plan_features_without_credentials(backend) {
         let app = TestApp::spawn(backend).await;
-        app.get("plans/features/get", "plan=1;feature=codes").await.expect("200");
+        // A feature plan 1 does not set is Enswitch's 404; an unknown plan its 400.
+        app.get("plans/features/get", "plan=1;feature=codes").await.expect("404");
         // Credentials sent to a public call are ignored, even wrong ones.
-        app.get("plans/features/get", "plan=1;feature=codes;auth_username=nobody;auth_password=x").await.expect("200");
-        app.get("plans/features/get", "plan=2;feature=codes").await.expect("404");
+        app.get("plans/features/list", "plan=1;auth_username=nobody;auth_password=x").await.expect("200");
+        app.get("plans/features/get", "plan=2;feature=codes").await.expect_invalid(&["plan"]);
         app.get("plans/features/get", "plan=1;feature=unicorns").await.expect_invalid(&["feature"]);
-        app.get("plans/features/list", "plan=2").await.expect("404");
+        app.get("plans/features/list", "plan=2").await.expect_invalid(&["plan"]);
         let answer = app.get("plans/features/list", "plan=1").await;
         assert_eq!(answer.expect("200").data(), &serde_json::json!([]));
         app.exec("INSERT INTO plan_features (plan, feature, included, maximum) VALUES (1, 'codes', 2, 5)").await;
