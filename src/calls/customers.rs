@@ -5,6 +5,7 @@ use super::{
     Access, CallResult, CallSpec, Ctx, Kind, Param, Reader, Request, handler,
     owned_numbers::routed_message,
     param::{MSG_REQUIRED, common::id, parse},
+    routing::hold_references,
     write::in_transaction,
 };
 use crate::{
@@ -14,6 +15,7 @@ use crate::{
         self, StoreError, Tx,
         customers::{CustomerRow, Remains, Scope},
         plans::{Allowance, Feature},
+        references::Reference,
     },
 };
 
@@ -178,9 +180,17 @@ async fn parent_allows(tx: &mut Tx, parent: i64) -> Result<(), ApiError> {
     }
 }
 
+/// Holds the rate plan a customer is put on, so that a racing plans/delete
+/// either waits and then counts this customer, or wins and this write is a 400.
+async fn hold_plan(tx: &mut Tx, plan: i64) -> Result<(), ApiError> {
+    let plan = Reference::Row { table: "plans", id: plan };
+    hold_references(tx, &[("plan", plan, "This rate plan does not exist.")]).await
+}
+
 async fn create(ctx: Ctx, new: CustomerNew) -> CallResult {
     in_transaction(&ctx, async |tx| {
         parent_allows(tx, new.parent).await?;
+        hold_plan(tx, new.plan).await?;
         let id = store::customers::create(tx, new.parent, &new.name, &new.email, new.plan).await?;
         Reply::data(&Created { id })
     })
@@ -293,6 +303,7 @@ async fn update(ctx: Ctx, change: CustomerChange) -> CallResult {
             if governs_caller(&ctx, row.id).await? {
                 return Err(ApiError::RoleForbids);
             }
+            hold_plan(tx, plan).await?;
             row.plan = plan;
         }
         if let Some(name) = change.name {
@@ -321,6 +332,7 @@ async fn move_customer(ctx: Ctx, change: CustomerMove) -> CallResult {
             // The new parent gains a child: its plan decides, and its row is held.
             parent_allows(tx, change.parent).await?;
         }
+        hold_plan(tx, change.plan).await?;
         store::customers::move_to(tx, change.id, change.parent, change.plan).await?;
         Ok(Reply::Done)
     })

@@ -453,13 +453,13 @@ async fn update(ctx: Ctx, change: NumberChange) -> CallResult {
     let changes = &change.changes;
     let mut named: Vec<Named> = Vec::new();
     if let Some(class) = changes.class {
-        named.push(("class", Reference::Inventory { table: "classes", id: class }, "This does not exist."));
+        named.push(("class", Reference::Row { table: "classes", id: class }, "This does not exist."));
     }
     if let Some(customer) = changes.customer.filter(|&c| c != 0) {
         named.push(("customer", Reference::Customer(customer), "This customer does not exist."));
     }
     if let Some(region) = changes.region.filter(|&r| r != 0) {
-        named.push(("region", Reference::Inventory { table: "regions", id: region }, "This does not exist."));
+        named.push(("region", Reference::Row { table: "regions", id: region }, "This does not exist."));
     }
     in_transaction(&ctx, async |tx| {
         hold_references(tx, &named).await?;

@@ -7,7 +7,7 @@ use super::{
         common::{CUSTOMER, id},
         parse,
     },
-    routing::plan_allows,
+    routing::{hold_references, plan_allows},
     write::in_transaction,
 };
 use crate::{
@@ -18,6 +18,7 @@ use crate::{
         self, StoreError, Tx,
         people::{CreateError, NewPerson, PersonRow},
         plans::Feature,
+        references::Reference,
     },
 };
 
@@ -220,6 +221,7 @@ async fn create(ctx: Ctx, new: PersonNew) -> CallResult {
     let outcome = in_transaction(&ctx, async |tx| {
         // Holds the customer too, so it cannot be deleted under this create.
         plan_allows(tx, new.customer, Feature::People).await?;
+        hold_role(tx, new.role).await?;
         let taken = || ApiError::invalid("username", "This username is already in use.");
         if store::people::username_taken(tx, &new.username).await? {
             return Err(taken());
@@ -363,6 +365,13 @@ async fn keeps_a_system_owner(tx: &mut Tx, id: i64, key: &str) -> Result<(), Api
     Ok(())
 }
 
+/// Holds the role a person is given, so that a racing roles/delete either
+/// waits and then counts this person, or wins and this write is a 400.
+async fn hold_role(tx: &mut Tx, role: i64) -> Result<(), ApiError> {
+    let role = Reference::Row { table: "roles", id: role };
+    hold_references(tx, &[("role", role, "This role does not exist.")]).await
+}
+
 /// Whether `person`, as it would be, owns the system (customer 1, `system` held fully).
 fn owns_system(customer: i64, privileges: &Privileges) -> bool {
     customer == 1 && privileges.has_full(Privilege::System)
@@ -379,6 +388,7 @@ async fn update(ctx: Ctx, change: PersonChange) -> CallResult {
             if !grants_nothing_more(caller, &privileges) {
                 return Err(ApiError::RoleForbids);
             }
+            hold_role(tx, role).await?;
             row.role = role;
             now = privileges;
         }

@@ -79,14 +79,14 @@ impl NewNumbers {
     /// The objects the numbers name, by the parameter that names them.
     fn references(&self) -> Vec<(&'static str, Reference)> {
         let mut held = vec![
-            ("class", Reference::Inventory { table: "classes", id: self.class }),
-            ("ingroup", Reference::Inventory { table: "ingroups", id: self.ingroup }),
+            ("class", Reference::Row { table: "classes", id: self.class }),
+            ("ingroup", Reference::Row { table: "ingroups", id: self.ingroup }),
         ];
         if self.customer != 0 {
             held.push(("customer", Reference::Customer(self.customer)));
         }
         if self.region != 0 {
-            held.push(("region", Reference::Inventory { table: "regions", id: self.region }));
+            held.push(("region", Reference::Row { table: "regions", id: self.region }));
         }
         held
     }

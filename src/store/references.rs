@@ -20,8 +20,9 @@ use super::{
 #[derive(Debug, Clone)]
 pub enum Reference {
     Customer(i64),
-    /// A number class, inbound group or region, by table.
-    Inventory {
+    /// A row of a system-wide table by id: a number class, inbound group,
+    /// region, rate plan or role.
+    Row {
         table: &'static str,
         id: i64,
     },
@@ -53,7 +54,7 @@ impl Reference {
         use Bind::{Int, Text};
         match self {
             Self::Customer(id) => ("SELECT 1 FROM customers WHERE id = $1".into(), vec![Int(*id)]),
-            Self::Inventory { table, id } => (format!("SELECT 1 FROM {table} WHERE id = $1"), vec![Int(*id)]),
+            Self::Row { table, id } => (format!("SELECT 1 FROM {table} WHERE id = $1"), vec![Int(*id)]),
             Self::Group { kind, customer, id } => (
                 format!("SELECT 1 FROM {} WHERE {} AND id = $2", kind.table, kind.seen_condition()),
                 vec![Int(*customer), Int(*id)],

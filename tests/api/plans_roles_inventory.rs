@@ -370,4 +370,37 @@ both_databases! {
             assert_eq!(dangling, 0, "round {round}");
         }
     }
+
+    async fn deleting_a_plan_or_role_racing_its_first_user_leaves_nothing_dangling(backend) {
+        let app = TestApp::spawn(backend).await;
+        for round in 0..8 {
+            let plan = id_of(&app.admin("plans/create", &[("name", "Racing")]).await).to_string();
+            let customer = [("name", "Racer"), ("email", "r@example.com"), ("plan", plan.as_str())];
+            let role = id_of(&app.admin("roles/create", &[("name", "Racing")]).await).to_string();
+            let username = format!("racer{round}");
+            let person = [("username", username.as_str()), ("password", "racer-Password-1"), ("role", role.as_str())];
+            let (plan_id, role_id) = ([("id", plan.as_str())], [("id", role.as_str())]);
+            let (created, deleted, made, gone) = tokio::join!(
+                app.admin("customers/create", &customer),
+                app.admin("plans/delete", &plan_id),
+                app.admin("people/create", &person),
+                app.admin("roles/delete", &role_id),
+            );
+            // Exactly one of each pair acts, whichever the database let first.
+            for (pair, first, second) in [("plan", &created, &deleted), ("role", &made, &gone)] {
+                match (first.code(), second.code()) {
+                    ("200", "400") => second.expect_invalid(&["id"]),
+                    ("400", "204") => first.expect_invalid(&[pair]),
+                    other => panic!("round {round}, {pair}: both or neither went through: {other:?}"),
+                };
+            }
+            let orphans = app
+                .scalar_i64(
+                    "SELECT (SELECT COUNT(*) FROM customers c WHERE NOT EXISTS (SELECT 1 FROM plans p WHERE p.id = c.plan)) \
+                     + (SELECT COUNT(*) FROM people e WHERE NOT EXISTS (SELECT 1 FROM roles r WHERE r.id = e.role))",
+                )
+                .await;
+            assert_eq!(orphans, 0, "round {round}");
+        }
+    }
 }
