@@ -9,6 +9,7 @@ mod codes;
 mod enswitch_behaviours;
 mod faults;
 mod hostile;
+mod manage_attacks;
 mod number_life;
 mod number_life_attacks;
 mod numbers;
