@@ -13,7 +13,7 @@ use crate::{
     domain::privilege::Privilege,
     store::{
         self, StoreError, Tx,
-        customers::{CustomerRow, Remains, Scope},
+        customers::{Remains, Scope},
         plans::{Allowance, Feature},
         references::Reference,
     },
@@ -278,13 +278,15 @@ impl Request for CustomerGone {
     }
 }
 
-/// Customer `id` locked in `tx`, if the caller may write in it (else 404, as if absent).
-async fn writable(ctx: &Ctx, tx: &mut Tx, id: i64) -> Result<CustomerRow, ApiError> {
-    let scope = ctx.caller()?.write_scope();
-    if !store::customers::is_visible(&ctx.db, scope, id).await? {
-        return Err(ApiError::NotFound);
+/// Whether the caller may write in customer `id` (else 404, as if absent).
+/// Checked before the write's transaction: a read through the pool while it
+/// holds a row lock would let racing writers hold every connection.
+async fn writable(ctx: &Ctx, id: i64) -> Result<(), ApiError> {
+    if store::customers::is_visible(&ctx.db, ctx.caller()?.write_scope(), id).await? {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound)
     }
-    store::customers::lock(tx, id).await?.ok_or(ApiError::NotFound)
 }
 
 /// Whether customer `id` is the caller's own or one above it: a plan there
@@ -295,12 +297,14 @@ async fn governs_caller(ctx: &Ctx, id: i64) -> Result<bool, ApiError> {
 }
 
 async fn update(ctx: Ctx, change: CustomerChange) -> CallResult {
+    writable(&ctx, change.id).await?;
+    let governs = governs_caller(&ctx, change.id).await?;
     in_transaction(&ctx, async |tx| {
-        let mut row = writable(&ctx, tx, change.id).await?;
+        let mut row = store::customers::lock(tx, change.id).await?.ok_or(ApiError::NotFound)?;
         if let Some(plan) = change.plan.filter(|&p| p != row.plan) {
             // A customer never changes its own plan (nor one above it, which
             // governs it too): that is its parent's decision.
-            if governs_caller(&ctx, row.id).await? {
+            if governs {
                 return Err(ApiError::RoleForbids);
             }
             hold_plan(tx, plan).await?;
@@ -333,6 +337,16 @@ async fn move_customer(ctx: Ctx, change: CustomerMove) -> CallResult {
             parent_allows(tx, change.parent).await?;
         }
         hold_plan(tx, change.plan).await?;
+        // The plan must be one the new parent may give: owned by it or a
+        // customer above it, so that no reseller keeps the limits of a
+        // customer that is no longer in its tree.
+        let owner = store::plans::owner_in(tx, change.plan).await?.unwrap_or(0);
+        if owner != change.parent && !store::customers::in_subtree(tx, owner, change.parent).await? {
+            return Err(ApiError::invalid(
+                MOVE_PLAN.name,
+                "This rate plan is not one the new parent may give: use a plan of the new parent or a customer above it.",
+            ));
+        }
         store::customers::move_to(tx, change.id, change.parent, change.plan).await?;
         Ok(Reply::Done)
     })
@@ -362,13 +376,22 @@ fn remains_message(left: &Remains) -> String {
 
 async fn delete(ctx: Ctx, gone: CustomerGone) -> CallResult {
     let caller = ctx.caller()?;
+    writable(&ctx, gone.id).await?;
+    if gone.recursive && !caller.privileges.has_full(Privilege::System) {
+        return Err(ApiError::RoleForbids);
+    }
+    if governs_caller(&ctx, gone.id).await? {
+        return Err(ApiError::invalid(ID.name, "A person cannot delete their own customer or one above it."));
+    }
     in_transaction(&ctx, async |tx| {
-        writable(&ctx, tx, gone.id).await?;
-        if gone.recursive && !caller.privileges.has_full(Privilege::System) {
-            return Err(ApiError::RoleForbids);
-        }
-        if governs_caller(&ctx, gone.id).await? {
-            return Err(ApiError::invalid(ID.name, "A person cannot delete their own customer or one above it."));
+        store::customers::lock(tx, gone.id).await?.ok_or(ApiError::NotFound)?;
+        // Its groups go with it: not while another customer's code or number uses one.
+        let used = store::customers::groups_used_from_outside(tx, gone.id).await?;
+        if used > 0 {
+            let message = format!(
+                "{used} feature codes or numbers of other customers use music classes, record groups or time groups of these customers."
+            );
+            return Err(ApiError::invalid(ID.name, &message));
         }
         if gone.recursive {
             store::customers::lock_subtree(tx, gone.id).await?;

@@ -237,6 +237,31 @@ pub async fn routed_from_outside(tx: &mut Tx, id: i64) -> Result<super::owned_nu
     }))
 }
 
+/// Locks the groups (music classes, record groups, time groups) of customer
+/// `id`'s subtree (PostgreSQL: `FOR UPDATE`, which waits for writers holding
+/// them) and counts the feature codes and numbers of customers outside it
+/// that use one: a shared music class or time group may be used anywhere.
+pub async fn groups_used_from_outside(tx: &mut Tx, id: i64) -> Result<i64, StoreError> {
+    let within = "IN (SELECT id FROM down)";
+    if let Tx::Postgres(pg) = &mut *tx {
+        for table in ["music", "recordgroups", "timegroups"] {
+            let lock = format!("{SUBTREE} SELECT id FROM {table} WHERE customer {within} FOR UPDATE");
+            sqlx::query(&lock).bind(id).execute(&mut **pg).await?;
+        }
+    }
+    let used_by = |table: &str| {
+        format!(
+            "(SELECT COUNT(*) FROM {table} t WHERE t.customer NOT {within} AND ( \
+               t.music IN (SELECT g.id FROM music g WHERE g.customer {within}) \
+               OR t.recordgroup IN (SELECT g.id FROM recordgroups g WHERE g.customer {within}) \
+               OR (substr(t.routing, 1, 10) = 'timegroup_' AND ltrim(substr(t.routing, 11), '0') IN \
+                   (SELECT CAST(g.id AS TEXT) FROM timegroups g WHERE g.customer {within}))))"
+        )
+    };
+    let sql = format!("{SUBTREE} SELECT {} + {}", used_by("codes"), used_by("number_routes"));
+    Ok(on_tx!(tx, |conn| sqlx::query_scalar(&sql).bind(id).fetch_one(conn).await)?)
+}
+
 /// How much a subtree delete took with it.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
 pub struct Deleted {

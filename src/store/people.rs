@@ -134,6 +134,17 @@ pub async fn system_owners(tx: &mut Tx) -> Result<Vec<i64>, StoreError> {
     })
 }
 
+/// How many system owners (locked, as [`system_owners`]) hold a role other than `role`.
+pub async fn system_owners_besides_role(tx: &mut Tx, role: i64) -> Result<usize, StoreError> {
+    const SQL: &str = "SELECT p.id, p.role FROM people p JOIN role_privileges rp ON rp.role = p.role \
+         WHERE p.customer = 1 AND rp.privilege = 'system' AND rp.access = 1 ORDER BY p.id";
+    let owners: Vec<(i64, i64)> = match tx {
+        Tx::Sqlite(lite) => sqlx::query_as(SQL).fetch_all(&mut **lite).await?,
+        Tx::Postgres(pg) => sqlx::query_as(&format!("{SQL} FOR UPDATE OF p")).fetch_all(&mut **pg).await?,
+    };
+    Ok(owners.iter().filter(|(_, held)| *held != role).count())
+}
+
 /// A person's current password hash (for checking `old_password`).
 pub async fn password_hash(db: &Db, id: i64) -> Result<Option<String>, StoreError> {
     Ok(on_read!(db, |pool| sqlx::query_scalar("SELECT password_hash FROM people WHERE id = $1")

@@ -163,6 +163,14 @@ pub async fn set_feature(tx: &mut Tx, plan: i64, limit: &FeatureLimit) -> Result
     Ok(())
 }
 
+/// The customer that owns `plan`, inside `tx`.
+pub async fn owner_in(tx: &mut Tx, plan: i64) -> Result<Option<i64>, StoreError> {
+    Ok(on_tx!(tx, |conn| sqlx::query_scalar("SELECT customer FROM plans WHERE id = $1")
+        .bind(plan)
+        .fetch_optional(conn)
+        .await)?)
+}
+
 /// A feature a rate plan can limit, and how to count what a customer holds of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Feature {
