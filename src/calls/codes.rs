@@ -32,6 +32,7 @@ use crate::{
     store::{
         self, StoreError,
         codes::{CodeRecord, CodeRoute, InsertError},
+        owned_numbers::Saved,
         plans::Feature,
     },
 };
@@ -247,6 +248,8 @@ impl Request for NewCode {
 struct CodeChange {
     /// `None`: no such code, or not one the caller may change (404).
     record: Option<CodeRecord>,
+    /// The code as read, which the checks were made against.
+    read: Option<CodeRecord>,
     named: Vec<Named>,
     shares: bool,
 }
@@ -267,10 +270,11 @@ impl Request for CodeChange {
         // A person who may not edit every code sees only the codes they own.
         let editor = caller.privileges.admits(EDITORS, true);
         let Some(mut record) = stored.filter(|stored| editor || stored.owner == caller.person) else {
-            return Ok(code.map(|_| Self { record: None, named: Vec::new(), shares }));
+            return Ok(code.map(|_| Self { record: None, read: None, named: Vec::new(), shares }));
         };
         let given = |name: &str| r.is_given_name(name);
         let changed: Vec<&str> = UPDATE_PARAMS.iter().map(|p| p.name()).filter(|name| given(name)).collect();
+        let read = record.clone();
         fields.apply(&mut record);
         // A refused type was reported; the number is not judged against the old one.
         let dtype =
@@ -282,7 +286,7 @@ impl Request for CodeChange {
         check_record(r, &record);
         let named = routing::references(&view(&record), |keys| keys.iter().any(|k| changed.contains(k)));
         check_references(r, &view(&record), &named).await?;
-        Ok(Some(Self { record: Some(record), named, shares }))
+        Ok(Some(Self { record: Some(record), read: Some(read), named, shares }))
     }
 }
 
@@ -413,13 +417,18 @@ async fn list(ctx: Ctx, request: ListCodes) -> CallResult {
 }
 
 async fn update(ctx: Ctx, change: CodeChange) -> CallResult {
-    let record = change.record.ok_or_else(not_found)?;
+    let (Some(record), Some(read)) = (change.record, change.read) else { return Err(not_found()) };
     if change.shares && !ctx.caller()?.privileges.has_full(Privilege::System) {
         return Err(ApiError::RoleForbids);
     }
     let reply = in_transaction(&ctx, async |tx| {
         hold_references(tx, &change.named).await?;
-        if store::codes::update(tx, &record).await? { Ok(Reply::Done) } else { Err(not_found()) }
+        match store::codes::update(tx, &read, &record).await? {
+            Saved::Done => Ok(Reply::Done),
+            Saved::NotHeld => Err(not_found()),
+            // Written whole, the fields read earlier would undo that change.
+            Saved::Changed => Err(ApiError::Unavailable("the feature code changed while the call ran".into())),
+        }
     })
     .await?;
     with_conflicts(&ctx, reply, record.customer, &record.code).await

@@ -187,10 +187,25 @@ async fn hold_plan(tx: &mut Tx, plan: i64) -> Result<(), ApiError> {
     hold_references(tx, &[("plan", plan, "This rate plan does not exist.")]).await
 }
 
+/// A plan is one `parent` may give to its children: owned by it or a
+/// customer above it, so that no reseller holds the limits of a customer
+/// outside its tree (whoever is calling, the system owner too).
+async fn plan_fits(tx: &mut Tx, plan: i64, parent: i64, key: &str) -> Result<(), ApiError> {
+    let owner = store::plans::owner_in(tx, plan).await?.unwrap_or(0);
+    if owner == parent || store::customers::in_subtree(tx, owner, parent).await? {
+        return Ok(());
+    }
+    Err(ApiError::invalid(
+        key,
+        "This rate plan is not one the parent may give: use a plan of the parent or a customer above it.",
+    ))
+}
+
 async fn create(ctx: Ctx, new: CustomerNew) -> CallResult {
     in_transaction(&ctx, async |tx| {
         parent_allows(tx, new.parent).await?;
         hold_plan(tx, new.plan).await?;
+        plan_fits(tx, new.plan, new.parent, PLAN.name).await?;
         let id = store::customers::create(tx, new.parent, &new.name, &new.email, new.plan).await?;
         Reply::data(&Created { id })
     })
@@ -308,6 +323,7 @@ async fn update(ctx: Ctx, change: CustomerChange) -> CallResult {
                 return Err(ApiError::RoleForbids);
             }
             hold_plan(tx, plan).await?;
+            plan_fits(tx, plan, row.parent, PLAN.name).await?;
             row.plan = plan;
         }
         if let Some(name) = change.name {
@@ -337,16 +353,7 @@ async fn move_customer(ctx: Ctx, change: CustomerMove) -> CallResult {
             parent_allows(tx, change.parent).await?;
         }
         hold_plan(tx, change.plan).await?;
-        // The plan must be one the new parent may give: owned by it or a
-        // customer above it, so that no reseller keeps the limits of a
-        // customer that is no longer in its tree.
-        let owner = store::plans::owner_in(tx, change.plan).await?.unwrap_or(0);
-        if owner != change.parent && !store::customers::in_subtree(tx, owner, change.parent).await? {
-            return Err(ApiError::invalid(
-                MOVE_PLAN.name,
-                "This rate plan is not one the new parent may give: use a plan of the new parent or a customer above it.",
-            ));
-        }
+        plan_fits(tx, change.plan, change.parent, MOVE_PLAN.name).await?;
         store::customers::move_to(tx, change.id, change.parent, change.plan).await?;
         Ok(Reply::Done)
     })
@@ -385,6 +392,11 @@ async fn delete(ctx: Ctx, gone: CustomerGone) -> CallResult {
     }
     in_transaction(&ctx, async |tx| {
         store::customers::lock(tx, gone.id).await?.ok_or(ApiError::NotFound)?;
+        // Customers before their groups, in the order writers take them
+        // (a code's create holds its customer, then the groups it names).
+        if gone.recursive {
+            store::customers::lock_subtree(tx, gone.id).await?;
+        }
         // Its groups go with it: not while another customer's code or number uses one.
         let used = store::customers::groups_used_from_outside(tx, gone.id).await?;
         if used > 0 {
@@ -394,7 +406,6 @@ async fn delete(ctx: Ctx, gone: CustomerGone) -> CallResult {
             return Err(ApiError::invalid(ID.name, &message));
         }
         if gone.recursive {
-            store::customers::lock_subtree(tx, gone.id).await?;
             let routed = store::customers::routed_from_outside(tx, gone.id).await?;
             if !routed.is_empty() {
                 return Err(ApiError::invalid(ID.name, &routed_message(&routed, "numbers of these customers")));

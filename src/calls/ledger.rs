@@ -10,7 +10,7 @@ use super::{
     write::in_transaction,
 };
 use crate::{
-    base::{Count, Reply},
+    base::{ApiError, Count, Reply},
     domain::{money::Money, privilege::Privilege},
     store::{
         self, StoreError,
@@ -49,6 +49,9 @@ const UNTIL: Param<i64> = Param::with_default(
     "Only rows written before this time (Unix seconds); 0 for no bound.",
     parse::non_negative,
 );
+
+/// The largest balance either way, in ten-thousandths: 10^13 units.
+const MAX_BALANCE_UNITS: i64 = 100_000_000_000_000_000;
 
 const READS: Access = Access::Requires { any_of: &[Privilege::Commerce], writes: false };
 
@@ -138,6 +141,15 @@ async fn add(ctx: Ctx, new: NewAmount) -> CallResult {
     in_transaction(&ctx, async |tx| {
         let customer = Reference::Customer(new.customer);
         super::routing::hold_references(tx, &[("customer", customer, "This customer does not exist.")]).await?;
+        // A balance stays far inside what its sum can hold (i64 ten-thousandths:
+        // 922 trillion units), so that no read of it can ever overflow.
+        let balance = store::ledger::balance_in(tx, new.customer).await?.units();
+        if balance.checked_add(new.amount.units()).is_none_or(|after| after.abs() > MAX_BALANCE_UNITS) {
+            return Err(ApiError::invalid(
+                AMOUNT.name,
+                "This would take the balance past 10,000,000,000,000 either way.",
+            ));
+        }
         let entry = NewEntry {
             customer: new.customer,
             entry_type: if new.amount.is_negative() { EntryType::Adjustment } else { EntryType::Credit },

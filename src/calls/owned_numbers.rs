@@ -25,7 +25,7 @@ use crate::{
     store::{
         self, StoreError,
         ledger::{EntryType, NewEntry},
-        owned_numbers::{HeldFilter, NumberRoute, RoutedBy},
+        owned_numbers::{HeldFilter, NumberRoute, RoutedBy, Saved},
         plans::Feature,
     },
 };
@@ -214,6 +214,8 @@ struct RouteChange {
     customer: i64,
     /// `None`: the customer holds no such number, or the caller may not change it (404).
     route: Option<NumberRoute>,
+    /// The fields as read, which the checks were made against.
+    read: Option<NumberRoute>,
     named: Vec<Named>,
 }
 
@@ -234,9 +236,10 @@ impl Request for RouteChange {
         let editor = caller.privileges.admits(SELLERS, true);
         let Some(mut route) = stored.map(|held| held.route).filter(|route| editor || route.owner == caller.person)
         else {
-            return Ok(Some(Self { number, customer, route: None, named: Vec::new() }));
+            return Ok(Some(Self { number, customer, route: None, read: None, named: Vec::new() }));
         };
         let changed: Vec<&str> = UPDATE_PARAMS.iter().map(|p| p.name()).filter(|name| r.is_given_name(name)).collect();
+        let read = route.clone();
         fields.apply(&mut route);
         // A refused type was reported; the number is not judged against the old one.
         let dtype =
@@ -250,7 +253,7 @@ impl Request for RouteChange {
         check_fax(r, &view);
         let named = super::routing::references(&view, |keys| keys.iter().any(|k| changed.contains(k)));
         check_references(r, &view, &named).await?;
-        Ok(Some(Self { number, customer, route: Some(route), named }))
+        Ok(Some(Self { number, customer, route: Some(route), read: Some(read), named }))
     }
 }
 
@@ -305,13 +308,14 @@ async fn list(ctx: Ctx, request: HeldList) -> CallResult {
 }
 
 async fn update(ctx: Ctx, change: RouteChange) -> CallResult {
-    let route = change.route.ok_or_else(not_found)?;
+    let (Some(route), Some(read)) = (change.route, change.read) else { return Err(not_found()) };
     in_transaction(&ctx, async |tx| {
         hold_references(tx, &change.named).await?;
-        if store::owned_numbers::save_route(tx, change.customer, &change.number, &route).await? {
-            Ok(Reply::Done)
-        } else {
-            Err(not_found())
+        match store::owned_numbers::save_route(tx, change.customer, &change.number, &read, &route).await? {
+            Saved::Done => Ok(Reply::Done),
+            Saved::NotHeld => Err(not_found()),
+            // Written whole, the fields read earlier would undo that change.
+            Saved::Changed => Err(ApiError::Unavailable("the number changed while the call ran".into())),
         }
     })
     .await

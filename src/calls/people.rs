@@ -406,26 +406,28 @@ async fn lock_as_checked(tx: &mut Tx, checked: &PersonRow, owner: bool) -> Resul
 
 async fn update(ctx: Ctx, change: PersonChange) -> CallResult {
     let caller = ctx.caller()?;
-    let (person, was) = checked(&ctx, change.id).await?;
-    let was_owner = owns_system(person.customer, &was);
+    let (person, _) = checked(&ctx, change.id).await?;
     in_transaction(&ctx, async |tx| {
-        let mut row = lock_as_checked(tx, &person, was_owner).await?;
-        let mut now = was.clone();
+        // Whether they own the system now, decided under the owners' lock
+        // (taken first, in one order), not from what was read before.
+        let was_owner = store::people::system_owners(tx).await?.contains(&change.id);
+        let mut row = lock_as_checked(tx, &person, false).await?;
+        let mut keeps_system = true;
         if let Some((role, privileges)) = &change.role {
             if !grants_nothing_more(caller, privileges) {
                 return Err(ApiError::RoleForbids);
             }
             hold_role(tx, *role).await?;
             row.role = *role;
-            now = privileges.clone();
+            keeps_system = privileges.has_full(Privilege::System);
         }
         if let Some(customer) = change.customer.filter(|&c| c != row.customer) {
             // Moving a person into a customer adds one to it: its plan decides.
             plan_allows(tx, customer, Feature::People).await?;
             row.customer = customer;
         }
-        if was_owner && !owns_system(row.customer, &now) {
-            let key = if now.has_full(Privilege::System) { NEW_CUSTOMER.name } else { NEW_ROLE.name };
+        if was_owner && !(keeps_system && row.customer == 1) {
+            let key = if keeps_system { NEW_CUSTOMER.name } else { NEW_ROLE.name };
             keeps_a_system_owner(tx, change.id, key).await?;
         }
         if let Some(email) = &change.email {

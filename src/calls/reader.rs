@@ -49,13 +49,13 @@ impl<'a> Reader<'a> {
         Self { params, spec, db, caller, errors: Vec::new(), faulty: HashSet::new() }
     }
 
-    /// The authenticated caller; reading a call that needs one without one is
-    /// a fault of the server, never a panic.
     /// Whether the call being read writes (so only full access counts).
     pub fn writes(&self) -> bool {
         self.spec.writes()
     }
 
+    /// The authenticated caller; reading a call that needs one without one is
+    /// a fault of the server, never a panic.
     pub fn caller(&self) -> Result<&'a Caller, StoreError> {
         self.caller.ok_or_else(|| StoreError::Invariant("a call that needs a caller was read without one"))
     }

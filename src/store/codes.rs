@@ -2,7 +2,10 @@
 
 use std::sync::LazyLock;
 
-use super::{Db, ListWindow, StoreError, Tx, is_unique_violation, owned_numbers::RoutedBy};
+use super::{
+    Db, ListWindow, StoreError, Tx, is_unique_violation,
+    owned_numbers::{RoutedBy, Saved},
+};
 use crate::domain::CodeSort;
 
 stored_record! {
@@ -112,11 +115,31 @@ pub async fn insert(tx: &mut Tx, record: &CodeRecord) -> Result<(), InsertError>
     }
 }
 
-/// Replaces every field of an existing code (found by customer and code).
-pub async fn update(tx: &mut Tx, record: &CodeRecord) -> Result<bool, StoreError> {
-    let rows =
-        on_tx!(tx, |conn| bind_record(sqlx::query(&UPDATE), record).execute(conn).await.map(|r| r.rows_affected()))?;
-    Ok(rows == 1)
+/// Replaces every field of an existing code (found by customer and code), if
+/// it is still `read` (what the request's checks were made against): the code
+/// is locked first (PostgreSQL), so no other write comes between the
+/// comparison and the write, and a concurrent change is never undone.
+pub async fn update(tx: &mut Tx, read: &CodeRecord, record: &CodeRecord) -> Result<Saved, StoreError> {
+    let find = format!("SELECT {} FROM codes WHERE customer = $1 AND code = $2", *COLUMNS);
+    let now: Option<CodeRecord> = match tx {
+        Tx::Sqlite(lite) => {
+            sqlx::query_as(&find).bind(read.customer).bind(&read.code).fetch_optional(&mut **lite).await?
+        }
+        Tx::Postgres(pg) => {
+            sqlx::query_as(&format!("{find} FOR NO KEY UPDATE"))
+                .bind(read.customer)
+                .bind(&read.code)
+                .fetch_optional(&mut **pg)
+                .await?
+        }
+    };
+    match now {
+        None => return Ok(Saved::NotHeld),
+        Some(now) if now != *read => return Ok(Saved::Changed),
+        Some(_) => {}
+    }
+    on_tx!(tx, |conn| bind_record(sqlx::query(&UPDATE), record).execute(conn).await.map(drop))?;
+    Ok(Saved::Done)
 }
 
 /// Deletes a code of `customer`: `Ok(false)` when there is none, `Err`

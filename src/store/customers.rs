@@ -283,11 +283,10 @@ pub async fn delete_subtree(tx: &mut Tx, id: i64) -> Result<Deleted, StoreError>
         format!("{SUBTREE} DELETE FROM music WHERE customer {within}"),
         format!("{SUBTREE} DELETE FROM recordgroups WHERE customer {within}"),
         format!("{SUBTREE} DELETE FROM timegroups WHERE customer {within}"),
-        format!(
-            "{SUBTREE} DELETE FROM number_routes WHERE number IN \
-             (SELECT number FROM numbers WHERE customer {within} AND customer <> 0)"
-        ),
+        // The numbers first: their update waits for any routing of them that is
+        // being written, so the routes' delete after it sees that row too.
         format!("{SUBTREE} UPDATE numbers SET customer = 0 WHERE customer {within} AND customer <> 0"),
+        format!("{SUBTREE} DELETE FROM number_routes WHERE customer {within}"),
         // Last: every statement above finds the subtree through these rows.
         format!("{SUBTREE} DELETE FROM customers WHERE id {within}"),
     ];
@@ -299,5 +298,5 @@ pub async fn delete_subtree(tx: &mut Tx, id: i64) -> Result<Deleted, StoreError>
             .await
             .map(|r| r.rows_affected()))?);
     }
-    Ok(Deleted { people: affected[0], codes: affected[1], numbers: affected[6], customers: affected[7] })
+    Ok(Deleted { people: affected[0], codes: affected[1], numbers: affected[5], customers: affected[7] })
 }

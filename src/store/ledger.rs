@@ -81,14 +81,17 @@ pub async fn add(tx: &mut Tx, entry: &NewEntry<'_>) -> Result<(), StoreError> {
     on_tx!(tx, |conn| add_on!(conn, entry))
 }
 
+const SUM: &str = "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM ledger WHERE customer = $1";
+
+/// The sum of `customer`'s ledger inside `tx` (where an addition is judged).
+pub async fn balance_in(tx: &mut Tx, customer: i64) -> Result<Money, StoreError> {
+    let sum: i64 = on_tx!(tx, |conn| sqlx::query_scalar(SUM).bind(customer).fetch_one(conn).await)?;
+    Ok(Money::from_units(sum))
+}
+
 /// The sum of `customer`'s ledger.
 pub async fn balance(db: &Db, customer: i64) -> Result<Money, StoreError> {
-    let sum: i64 = on_read!(db, |pool| sqlx::query_scalar(
-        "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM ledger WHERE customer = $1"
-    )
-    .bind(customer)
-    .fetch_one(pool)
-    .await)?;
+    let sum: i64 = on_read!(db, |pool| sqlx::query_scalar(SUM).bind(customer).fetch_one(pool).await)?;
     Ok(Money::from_units(sum))
 }
 

@@ -156,8 +156,12 @@ fn is_unavailable(err: &sqlx::Error) -> bool {
         | sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
         | sqlx::Error::WorkerCrashed => true,
-        // PostgreSQL's connection exceptions (08xxx), shutdown and cannot-connect-now (57P0x).
-        sqlx::Error::Database(db) => db.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57P0")),
+        // PostgreSQL's connection exceptions (08xxx), shutdown and cannot-connect-now (57P0x),
+        // and a transaction it chose to end (deadlock 40P01, serialization 40001):
+        // nothing was written, and the same call sent again can succeed.
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || code.starts_with("57P0") || code == "40P01" || code == "40001"
+        }),
         _ => false,
     }
 }

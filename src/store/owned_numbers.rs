@@ -230,17 +230,40 @@ pub async fn purchase(tx: &mut Tx, customer: i64, number: &str) -> Result<Option
     Ok(Some(Bought { class, setup: Money::from_units(setup.unwrap_or(0)) }))
 }
 
-/// Writes the customer-side fields of a number `customer` holds: `false` if
-/// it holds no such number.
-pub async fn save_route(tx: &mut Tx, customer: i64, number: &str, route: &NumberRoute) -> Result<bool, StoreError> {
+/// What [`save_route`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Saved {
+    Done,
+    /// The customer holds no such number (any more).
+    NotHeld,
+    /// Its fields changed since they were read: the checks made on them no longer hold.
+    Changed,
+}
+
+/// Writes the customer-side fields of a number `customer` holds, if they are
+/// still `read` (what the request's checks were made against): the number is
+/// locked first, so no other write comes between this comparison and the write.
+pub async fn save_route(
+    tx: &mut Tx,
+    customer: i64,
+    number: &str,
+    read: &NumberRoute,
+    route: &NumberRoute,
+) -> Result<Saved, StoreError> {
     if !lock_owned(tx, customer, number, Lock::Change).await? {
-        return Ok(false);
+        return Ok(Saved::NotHeld);
+    }
+    let sql = format!("{} WHERE n.number = $1 AND n.customer = $2", *SELECT);
+    let now: Option<OwnedNumber> =
+        on_tx!(tx, |conn| sqlx::query_as(&sql).bind(number).bind(customer).fetch_optional(&mut *conn).await)?;
+    if now.is_none_or(|now| now.route != *read) {
+        return Ok(Saved::Changed);
     }
     on_tx!(tx, |conn| bind_record(sqlx::query(&UPSERT).bind(number).bind(customer), route)
         .execute(&mut *conn)
         .await
         .map(drop))?;
-    Ok(true)
+    Ok(Saved::Done)
 }
 
 /// The numbers a change of hands or a delete acts on.

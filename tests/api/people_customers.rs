@@ -413,4 +413,50 @@ both_databases! {
         app.call_as("auditor", PW, "customers/delete", &[("id", &s(c)), ("recursive", "1")]).await.expect("404");
         app.call_as("auditor", PW, "customers/get", &[("id", &s(c))]).await.expect("200");
     }
+
+    async fn a_plan_is_given_only_below_its_owner(backend) {
+        let app = TestApp::spawn(backend).await;
+        let r = customer(&app, "Reseller", 1).await;
+        person(&app, "plan-res", 2, r).await;
+        let own = app.call_as("plan-res", PW, "plans/create", &[("name", "Reseller gold")]).await;
+        let own = s(own.data()["id"].as_i64().unwrap());
+        let fields = |parent: i64, plan: &str| {
+            vec![("name", "C".to_string()), ("email", "c@example.com".into()), ("plan", plan.into()), ("parent", s(parent))]
+        };
+        let create = |parent: i64, plan: &str| {
+            let params = fields(parent, plan);
+            let app = &app;
+            async move {
+                let borrowed: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                app.admin("customers/create", &borrowed).await
+            }
+        };
+        // Even the system owner cannot put a customer outside the reseller's tree on its plan.
+        create(1, &own).await.expect_invalid(&["plan"]);
+        let child = create(r, &own).await.data()["id"].as_i64().unwrap();
+        let elsewhere = create(1, "1").await.data()["id"].as_i64().unwrap();
+        app.admin("customers/update", &[("id", &s(elsewhere)), ("plan", &own)]).await.expect_invalid(&["plan"]);
+        app.admin("customers/update", &[("id", &s(child)), ("name", "Renamed")]).await.expect("204");
+        app.admin("customers/move", &[("id", &s(child)), ("parent", "1"), ("plan", &own)]).await.expect_invalid(&["plan"]);
+        app.admin("customers/move", &[("id", &s(child)), ("parent", "1"), ("plan", "1")]).await.expect("204");
+    }
+
+    async fn a_balance_stays_within_its_bound(backend) {
+        let app = TestApp::spawn(backend).await;
+        let c = customer(&app, "Rich", 1).await;
+        // Close to the bound of 10^13 units (in ten-thousandths).
+        app.exec(&format!(
+            "INSERT INTO ledger (customer, type, amount, class, count, batch, number, description, person, created) \
+             VALUES ({c}, 'credit', 99999999999990000, 0, 0, 0, '', '', 1, 0)"
+        ))
+        .await;
+        let add = |amount: &'static str| {
+            let app = &app;
+            async move { app.admin("customers/balance/add", &[("customer", &s(c)), ("amount", amount)]).await }
+        };
+        add("1000000").await.expect_invalid(&["amount"]);
+        add("0.5").await.expect("204");
+        let balance = app.admin("customers/balance/get", &[("customer", &s(c))]).await;
+        assert_eq!(balance.data()["balance"], "9999999999999.5000");
+    }
 }
