@@ -17,7 +17,7 @@ use super::{
         self, DNUMBER_KEPT, DTYPE_KEPT, FAX_DETECT, FAX_DNUMBER, FAX_DTYPE, Itself, LANGUAGE, MAXIMUM_SECONDS,
         MUSIC_CLASS, Named, OWNER, PASSWORD, RECORDGROUP, RINGTONE, ROUTING, RouteView, SCREEN, SNAME, SNAME_ACTION,
         check_destination, check_fax, check_references, hold_references, in_range, plan_allows, route_fields,
-        route_view,
+        route_view, updated_destination,
     },
     write::in_transaction,
 };
@@ -272,15 +272,10 @@ impl Request for CodeChange {
         let Some(mut record) = stored.filter(|stored| editor || stored.owner == caller.person) else {
             return Ok(code.map(|_| Self { record: None, read: None, named: Vec::new(), shares }));
         };
-        let given = |name: &str| r.is_given_name(name);
-        let changed: Vec<&str> = UPDATE_PARAMS.iter().map(|p| p.name()).filter(|name| given(name)).collect();
+        let changed = r.given_names(UPDATE_PARAMS);
         let read = record.clone();
         fields.apply(&mut record);
-        // A refused type was reported; the number is not judged against the old one.
-        let dtype =
-            if r.is_ok(DTYPE.name) { dtype.or_else(|| DestinationType::parse_call(&record.dtype)) } else { None };
-        let dnumber = dnumber.unwrap_or_else(|| record.dnumber.clone());
-        if let Some(destination) = check_destination(r, dtype, Some(&dnumber)) {
+        if let Some(destination) = updated_destination(r, dtype, dnumber, &read.dtype, &read.dnumber) {
             destination.store_in(&mut record);
         }
         check_record(r, &record);
@@ -346,7 +341,7 @@ async fn create(ctx: Ctx, request: NewCode) -> CallResult {
         return Err(ApiError::RoleForbids);
     }
     let reply = in_transaction(&ctx, async |tx| {
-        plan_allows(tx, record.customer, Feature::Codes).await?;
+        plan_allows(tx, record.customer, Feature::Codes, CUSTOMER.name).await?;
         hold_references(tx, &request.named).await?;
         // The primary key is the one judge of an existing code, racing or not.
         match store::codes::insert(tx, &record).await {

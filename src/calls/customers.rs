@@ -5,7 +5,7 @@ use super::{
     Access, CallResult, CallSpec, Ctx, Kind, Param, Reader, Request, handler,
     owned_numbers::routed_message,
     param::{MSG_REQUIRED, common::id, parse},
-    routing::hold_references,
+    routing::{hold_references, plan_allows},
     write::in_transaction,
 };
 use crate::{
@@ -14,7 +14,7 @@ use crate::{
     store::{
         self, StoreError, Tx,
         customers::{Remains, Scope},
-        plans::{Allowance, Feature},
+        plans::Feature,
         references::Reference,
     },
 };
@@ -170,16 +170,6 @@ impl Request for Children {
     }
 }
 
-/// Whether `parent`'s plan lets it have one more direct child customer;
-/// holds the parent's row, so it cannot be deleted under the write.
-async fn parent_allows(tx: &mut Tx, parent: i64) -> Result<(), ApiError> {
-    match store::plans::allows_one_more(tx, parent, Feature::Customers).await? {
-        Allowance::Allowed => Ok(()),
-        Allowance::Forbidden => Err(ApiError::PlanForbids),
-        Allowance::NoCustomer => Err(ApiError::invalid(PARENT.name, "This customer does not exist.")),
-    }
-}
-
 /// Holds the rate plan a customer is put on, so that a racing plans/delete
 /// either waits and then counts this customer, or wins and this write is a 400.
 async fn hold_plan(tx: &mut Tx, plan: i64) -> Result<(), ApiError> {
@@ -203,7 +193,8 @@ async fn plan_fits(tx: &mut Tx, plan: i64, parent: i64, key: &str) -> Result<(),
 
 async fn create(ctx: Ctx, new: CustomerNew) -> CallResult {
     in_transaction(&ctx, async |tx| {
-        parent_allows(tx, new.parent).await?;
+        // The parent gains a child: its plan decides, and its row is held.
+        plan_allows(tx, new.parent, Feature::Customers, PARENT.name).await?;
         hold_plan(tx, new.plan).await?;
         plan_fits(tx, new.plan, new.parent, PLAN.name).await?;
         let id = store::customers::create(tx, new.parent, &new.name, &new.email, new.plan).await?;
@@ -350,7 +341,7 @@ async fn move_customer(ctx: Ctx, change: CustomerMove) -> CallResult {
         }
         if row.parent != change.parent {
             // The new parent gains a child: its plan decides, and its row is held.
-            parent_allows(tx, change.parent).await?;
+            plan_allows(tx, change.parent, Feature::Customers, MOVE_PARENT.name).await?;
         }
         hold_plan(tx, change.plan).await?;
         plan_fits(tx, change.plan, change.parent, MOVE_PLAN.name).await?;

@@ -12,8 +12,8 @@ use super::{
     },
     routing::{
         DNUMBER_KEPT, DTYPE_KEPT, FAX_DETECT, FAX_DNUMBER, FAX_DTYPE, Itself, LANGUAGE, MAXIMUM_SECONDS, MUSIC_CLASS,
-        Named, OWNER, PASSWORD, RECORDGROUP, RINGTONE, ROUTING, RouteView, SCREEN, SNAME, SNAME_ACTION,
-        check_destination, check_fax, check_references, hold_references, plan_allows, route_fields, route_view,
+        Named, OWNER, PASSWORD, RECORDGROUP, RINGTONE, ROUTING, RouteView, SCREEN, SNAME, SNAME_ACTION, check_fax,
+        check_references, hold_references, plan_allows, route_fields, route_view, updated_destination,
     },
     write::in_transaction,
 };
@@ -238,14 +238,10 @@ impl Request for RouteChange {
         else {
             return Ok(Some(Self { number, customer, route: None, read: None, named: Vec::new() }));
         };
-        let changed: Vec<&str> = UPDATE_PARAMS.iter().map(|p| p.name()).filter(|name| r.is_given_name(name)).collect();
+        let changed = r.given_names(UPDATE_PARAMS);
         let read = route.clone();
         fields.apply(&mut route);
-        // A refused type was reported; the number is not judged against the old one.
-        let dtype =
-            if r.is_ok(DTYPE_KEPT.name) { dtype.or_else(|| DestinationType::parse_call(&route.dtype)) } else { None };
-        let dnumber = dnumber.unwrap_or_else(|| route.dnumber.clone());
-        if let Some(destination) = check_destination(r, dtype, Some(&dnumber)) {
+        if let Some(destination) = updated_destination(r, dtype, dnumber, &read.dtype, &read.dnumber) {
             route.dtype = destination.dtype.as_str().to_string();
             route.dnumber = destination.dnumber;
         }
@@ -264,7 +260,7 @@ fn view<'a>(route: &'a NumberRoute, customer: i64, number: &'a str) -> RouteView
 async fn purchase(ctx: Ctx, Purchase(held): Purchase) -> CallResult {
     let person = ctx.caller()?.person;
     in_transaction(&ctx, async |tx| {
-        plan_allows(tx, held.customer, Feature::Numbers).await?;
+        plan_allows(tx, held.customer, Feature::Numbers, CUSTOMER.name).await?;
         let Some(bought) = store::owned_numbers::purchase(tx, held.customer, &held.number).await? else {
             return Err(ApiError::invalid(NUMBER.name, "This number is not available to purchase."));
         };

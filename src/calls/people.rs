@@ -220,7 +220,7 @@ async fn create(ctx: Ctx, new: PersonNew) -> CallResult {
     };
     let outcome = in_transaction(&ctx, async |tx| {
         // Holds the customer too, so it cannot be deleted under this create.
-        plan_allows(tx, new.customer, Feature::People).await?;
+        plan_allows(tx, new.customer, Feature::People, CUSTOMER.name).await?;
         hold_role(tx, new.role).await?;
         let taken = || ApiError::invalid("username", "This username is already in use.");
         if store::people::username_taken(tx, &new.username).await? {
@@ -359,7 +359,7 @@ async fn administered(ctx: &Ctx, person: Option<PersonRow>) -> Result<PersonRow,
 /// `id` was one of them, and is the last.
 async fn keeps_a_system_owner(tx: &mut Tx, id: i64, key: &str) -> Result<(), ApiError> {
     let owners = store::people::system_owners(tx).await?;
-    if owners == [id] {
+    if matches!(owners.as_slice(), [only] if only.id == id) {
         return Err(ApiError::invalid(key, "This is the last system owner: give another person that role first."));
     }
     Ok(())
@@ -410,7 +410,7 @@ async fn update(ctx: Ctx, change: PersonChange) -> CallResult {
     in_transaction(&ctx, async |tx| {
         // Whether they own the system now, decided under the owners' lock
         // (taken first, in one order), not from what was read before.
-        let was_owner = store::people::system_owners(tx).await?.contains(&change.id);
+        let was_owner = store::people::system_owners(tx).await?.iter().any(|owner| owner.id == change.id);
         let mut row = lock_as_checked(tx, &person, false).await?;
         let mut keeps_system = true;
         if let Some((role, privileges)) = &change.role {
@@ -423,7 +423,7 @@ async fn update(ctx: Ctx, change: PersonChange) -> CallResult {
         }
         if let Some(customer) = change.customer.filter(|&c| c != row.customer) {
             // Moving a person into a customer adds one to it: its plan decides.
-            plan_allows(tx, customer, Feature::People).await?;
+            plan_allows(tx, customer, Feature::People, NEW_CUSTOMER.name).await?;
             row.customer = customer;
         }
         if was_owner && !(keeps_system && row.customer == 1) {

@@ -11,7 +11,7 @@ use crate::{
     base::{ApiError, FieldError, Message, Params},
     calls::{
         CallSpec,
-        param::{Absent, Kind, MSG_REQUIRED, Param},
+        param::{Absent, Kind, MSG_REQUIRED, Param, ParamInfo},
     },
     store::{self, Db, StoreError},
 };
@@ -70,6 +70,12 @@ impl<'a> Reader<'a> {
     /// Whether no problem has been recorded for `key` so far.
     pub fn is_ok(&self, key: &str) -> bool {
         !self.faulty.contains(key)
+    }
+
+    /// The names of `params` that were sent (possibly empty): on an update,
+    /// the fields whose references are judged again.
+    pub fn given_names(&self, params: &[&dyn ParamInfo]) -> Vec<&'static str> {
+        params.iter().map(|p| p.name()).filter(|name| self.is_given_name(name)).collect()
     }
 
     /// Whether a parameter of this name was sent at all (possibly empty).

@@ -231,15 +231,14 @@ async fn access_set(ctx: Ctx, set: AccessSet) -> CallResult {
         // Taking full `system` from a role must leave someone who holds it,
         // as people/update and people/delete insist (owners are locked, so
         // those calls and this one queue).
-        if set.privilege == Privilege::System
-            && set.access != Some(privilege::Access::Full)
-            && store::people::system_owners_besides_role(tx, set.role).await? == 0
-            && !store::people::system_owners(tx).await?.is_empty()
-        {
-            return Err(ApiError::invalid(
-                ACCESS.name,
-                "This would leave no system owner: give another person a role with full system access first.",
-            ));
+        if set.privilege == Privilege::System && set.access != Some(privilege::Access::Full) {
+            let owners = store::people::system_owners(tx).await?;
+            if !owners.is_empty() && owners.iter().all(|owner| owner.role == set.role) {
+                return Err(ApiError::invalid(
+                    ACCESS.name,
+                    "This would leave no system owner: give another person a role with full system access first.",
+                ));
+            }
         }
         store::roles::set_access(tx, set.role, set.privilege, set.access).await?;
         Ok(Reply::Done)

@@ -228,6 +228,21 @@ pub fn check_destination(
     Destination::new(dtype, dnumber).map_err(|message| r.error("dnumber", message)).ok()
 }
 
+/// An update's call destination: the type and number sent, each falling
+/// back to the stored one, judged together. A refused type was already
+/// reported, so the number is not judged against the stored one instead.
+pub fn updated_destination(
+    r: &mut Reader<'_>,
+    dtype: Option<DestinationType>,
+    dnumber: Option<String>,
+    stored_dtype: &str,
+    stored_dnumber: &str,
+) -> Option<Destination> {
+    let dtype = if r.is_ok("dtype") { dtype.or_else(|| DestinationType::parse_call(stored_dtype)) } else { None };
+    let dnumber = dnumber.unwrap_or_else(|| stored_dnumber.to_string());
+    check_destination(r, dtype, Some(&dnumber))
+}
+
 /// A fax destination needs a type when fax detection is on, and its number
 /// must suit its type.
 pub fn check_fax(r: &mut Reader<'_>, route: &RouteView<'_>) {
@@ -336,11 +351,12 @@ pub async fn check_references(r: &mut Reader<'_>, route: &RouteView<'_>, named: 
 
 /// Inside the write's transaction: the plan's word on one more `feature`
 /// for `customer`, which also holds the customer (see [`store::plans::allows_one_more`]).
-pub async fn plan_allows(tx: &mut Tx, customer: i64, feature: Feature) -> Result<(), ApiError> {
+/// `key` names the parameter that named the customer, for the 400 when it is gone.
+pub async fn plan_allows(tx: &mut Tx, customer: i64, feature: Feature, key: &str) -> Result<(), ApiError> {
     match store::plans::allows_one_more(tx, customer, feature).await? {
         Allowance::Allowed => Ok(()),
         Allowance::Forbidden => Err(ApiError::PlanForbids),
-        Allowance::NoCustomer => Err(ApiError::invalid("customer", "This customer does not exist.")),
+        Allowance::NoCustomer => Err(ApiError::invalid(key, "This customer does not exist.")),
     }
 }
 

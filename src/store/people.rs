@@ -125,24 +125,20 @@ pub async fn delete(tx: &mut Tx, id: i64) -> Result<(), StoreError> {
 /// `system` with full access. On PostgreSQL they are all locked until `tx`
 /// ends, so that two deletes (or demotions) of two of the last two cannot
 /// each see the other still there.
-pub async fn system_owners(tx: &mut Tx) -> Result<Vec<i64>, StoreError> {
-    const SQL: &str = "SELECT p.id FROM people p JOIN role_privileges rp ON rp.role = p.role \
+pub async fn system_owners(tx: &mut Tx) -> Result<Vec<SystemOwner>, StoreError> {
+    const SQL: &str = "SELECT p.id, p.role FROM people p JOIN role_privileges rp ON rp.role = p.role \
          WHERE p.customer = 1 AND rp.privilege = 'system' AND rp.access = 1 ORDER BY p.id";
     Ok(match tx {
-        Tx::Sqlite(lite) => sqlx::query_scalar(SQL).fetch_all(&mut **lite).await?,
-        Tx::Postgres(pg) => sqlx::query_scalar(&format!("{SQL} FOR UPDATE OF p")).fetch_all(&mut **pg).await?,
+        Tx::Sqlite(lite) => sqlx::query_as(SQL).fetch_all(&mut **lite).await?,
+        Tx::Postgres(pg) => sqlx::query_as(&format!("{SQL} FOR UPDATE OF p")).fetch_all(&mut **pg).await?,
     })
 }
 
-/// How many system owners (locked, as [`system_owners`]) hold a role other than `role`.
-pub async fn system_owners_besides_role(tx: &mut Tx, role: i64) -> Result<usize, StoreError> {
-    const SQL: &str = "SELECT p.id, p.role FROM people p JOIN role_privileges rp ON rp.role = p.role \
-         WHERE p.customer = 1 AND rp.privilege = 'system' AND rp.access = 1 ORDER BY p.id";
-    let owners: Vec<(i64, i64)> = match tx {
-        Tx::Sqlite(lite) => sqlx::query_as(SQL).fetch_all(&mut **lite).await?,
-        Tx::Postgres(pg) => sqlx::query_as(&format!("{SQL} FOR UPDATE OF p")).fetch_all(&mut **pg).await?,
-    };
-    Ok(owners.iter().filter(|(_, held)| *held != role).count())
+/// A person who owns the system, and the role that makes them one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct SystemOwner {
+    pub id: i64,
+    pub role: i64,
 }
 
 /// A person's current password hash (for checking `old_password`).
