@@ -64,6 +64,11 @@ pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future
     let limits = state.settings.limits.clone();
     let in_flight = state.in_flight.clone();
     let purge = tokio::spawn(pipeline::idempotency::purge_expired(state.clone()));
+    let listening = match &state.db {
+        crate::store::Db::Postgres(pool) => Some(state.auth.clone().start_listening(pool.clone()).await),
+        crate::store::Db::Sqlite(_) => None,
+    };
+    let state_auth = state.auth.clone();
     let app = router(state);
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -112,6 +117,11 @@ pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future
     }
     drop(listener);
     purge.abort();
+    if let Some(listening) = listening {
+        listening.abort();
+        // Nobody hears changes any more: the calls still finishing read their logins.
+        state_auth.cache.set_announced(false);
+    }
     tracing::info!("shutting down: no longer accepting; finishing calls in flight");
     // Connections first, then the calls' own tasks: a call whose client hung
     // up has no connection left, but still its transaction and its answer.

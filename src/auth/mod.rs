@@ -1,5 +1,6 @@
 //! Who is calling: credentials in, an authenticated [`Caller`] out, or a 401.
 
+pub mod announcements;
 pub mod cache;
 pub mod clock;
 pub mod password;
@@ -18,7 +19,7 @@ use throttle::Throttle;
 use crate::domain::privilege::{self, Privileges};
 use crate::{
     base::ApiError,
-    store::{self, Db, StoreError},
+    store::{self, Db, StoreError, auth::Login},
 };
 use password::Passwords;
 
@@ -61,6 +62,7 @@ pub struct Authenticator {
     /// by key, so unrelated logins rarely wait on each other.
     in_progress: Vec<tokio::sync::Mutex<()>>,
     pub cache: CredentialCache,
+    announcements: announcements::Announcements,
     pub throttle: Throttle,
     pub clock: Clock,
     pub stats: AuthStats,
@@ -74,6 +76,7 @@ impl Authenticator {
             passwords: Passwords::new(settings.max_concurrent_hashes),
             in_progress: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
             cache: CredentialCache::new(Duration::from_secs(settings.cache_ttl_secs), settings.cache_capacity),
+            announcements: Default::default(),
             throttle: Throttle::with_trusted(
                 settings.max_failures,
                 settings.max_failures_per_ip,
@@ -173,18 +176,21 @@ impl Authenticator {
     }
 
     /// The full argon2 check (against the dummy hash when there is no person);
-    /// a success is remembered.
+    /// a success is remembered unless the cache forgot anything since `epoch`.
     async fn verify_and_remember(
         &self,
         key: cache::CacheKey,
-        hash: Option<&str>,
+        username: &str,
+        login: Option<&Login>,
         password: String,
+        epoch: u64,
         now: Duration,
     ) -> bool {
         self.stats.cache_misses.fetch_add(1, Ordering::Relaxed);
-        let verified = self.passwords.verify(hash.map(str::to_string), password).await;
-        if let (true, Some(hash)) = (verified, hash) {
-            self.cache.remember(key, hash.to_string(), now);
+        let hash = login.map(|l| l.password_hash.clone());
+        let verified = self.passwords.verify(hash, password).await;
+        if let (true, Some(login)) = (verified, login) {
+            self.cache.remember(key, username, login.clone(), epoch, now);
         }
         verified
     }
@@ -208,10 +214,18 @@ impl Authenticator {
             return Err(ApiError::unauthorized());
         }
         let now = self.clock.now();
-        // Read on every call, cached or not: it carries the current hash, which
-        // is what ends a cached entry when the password changes.
-        let login = store::auth::find_login(db, &username).await?;
         let key = self.cache.key(&username, &password);
+        // While changes to logins are announced, a proven entry is the whole
+        // check: nothing is read.
+        if let Some(login) = self.cache.proven_login(&key, now) {
+            self.count_hit();
+            return Ok(Caller::from_login(login, username));
+        }
+        // Otherwise the person is read on every call, cached or not: it carries
+        // the current hash, which is what ends a cached entry when the
+        // password changes. The epoch is taken first (see the cache).
+        let epoch = self.cache.epoch();
+        let login = store::auth::find_login(db, &username).await?;
         let hash = login.as_ref().map(|l| l.password_hash.as_str());
         // Credentials proven correct within the cache's lifetime pass without
         // counting: failures sent by someone else for this username are no
@@ -242,7 +256,8 @@ impl Authenticator {
                     self.stats.throttled.fetch_add(1, Ordering::Relaxed);
                     return Err(ApiError::Unauthorized { retry_after: Some(secs) });
                 }
-                let verified = self.verify_and_remember(key, hash, password, now).await;
+                let verified =
+                    self.verify_and_remember(key, &username, login.as_ref(), password, epoch, now).await;
                 if verified {
                     self.succeeded(db, &username, client).await?;
                 }
@@ -253,13 +268,7 @@ impl Authenticator {
             self.stats.failures.fetch_add(1, Ordering::Relaxed);
             return Err(ApiError::unauthorized());
         };
-        Ok(Caller {
-            person: login.person,
-            username,
-            customer: login.customer,
-            role: login.role,
-            privileges: login.privileges,
-        })
+        Ok(Caller::from_login(login, username))
     }
 }
 
@@ -279,6 +288,10 @@ pub fn check_password(password: &str) -> Result<(), &'static str> {
 }
 
 impl Caller {
+    fn from_login(login: Login, username: String) -> Self {
+        Self { person: login.person, username, customer: login.customer, role: login.role, privileges: login.privileges }
+    }
+
     /// The customers this person may read: with `system` every one; with
     /// `wholesale` their own and its descendants; otherwise their own.
     /// Read-only access to a privilege widens this scope.

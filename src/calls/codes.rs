@@ -19,7 +19,7 @@ use super::{
         check_destination, check_fax, check_references, hold_references, in_range, plan_allows, route_fields,
         route_view, updated_destination,
     },
-    write::in_transaction,
+    write::{audit_entry, in_transaction, in_transaction_auditing},
 };
 use crate::{
     base::{ApiError, Count, Reply},
@@ -31,7 +31,7 @@ use crate::{
     },
     store::{
         self, StoreError,
-        codes::{CodeRecord, CodeRoute, InsertError},
+        codes::{CodeRecord, CodeRoute, InsertError, PlanInsert},
         owned_numbers::Saved,
         plans::Feature,
     },
@@ -336,25 +336,68 @@ fn not_found() -> ApiError {
 
 async fn create(ctx: Ctx, request: NewCode) -> CallResult {
     let caller = ctx.caller()?;
-    let record = request.record;
+    let record = &request.record;
     if record.shared == 1 && !caller.privileges.has_full(Privilege::System) {
         return Err(ApiError::RoleForbids);
     }
-    let reply = in_transaction(&ctx, async |tx| {
-        plan_allows(tx, record.customer, Feature::Codes, CUSTOMER.name).await?;
-        hold_references(tx, &request.named).await?;
-        // The primary key is the one judge of an existing code, racing or not.
-        match store::codes::insert(tx, &record).await {
-            Ok(()) => Ok(Reply::Done),
-            Err(InsertError::Exists) => Err(ApiError::invalid("code", "This feature code already exists.")),
-            Err(InsertError::Store(err)) => Err(err.into()),
+    let reply = match create_alone(&ctx, &request).await? {
+        Some(reply) => reply,
+        None => {
+            in_transaction_auditing(&ctx, async |tx, entry| {
+                match store::codes::insert_within_plan(tx, record, entry).await? {
+                    PlanInsert::Limited => {
+                        plan_allows(tx, record.customer, Feature::Codes, CUSTOMER.name).await?;
+                        // The primary key is the one judge of an existing code, racing or not.
+                        match store::codes::insert(tx, record).await {
+                            Ok(()) => store::audit::record(tx, entry).await?,
+                            Err(InsertError::Exists) => return Err(code_exists()),
+                            Err(InsertError::Store(err)) => return Err(err.into()),
+                        }
+                    }
+                    other => plan_answer(other)?,
+                }
+                // Held after the customer, in the order every writer takes them.
+                hold_references(tx, &request.named).await?;
+                Ok(Reply::Done)
+            })
+            .await?
         }
-    })
-    .await?;
+    };
     if matches!(reply, Reply::Done) {
         ctx.metrics.codes_created.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
     with_conflicts(&ctx, reply, record.customer, &record.code).await
+}
+
+/// The usual create on PostgreSQL (no object named, no maximum in the plan,
+/// neither validation nor an `Idempotency-Key`): one statement that is its
+/// own transaction. `None` when the call needs the whole transaction.
+async fn create_alone(ctx: &Ctx, request: &NewCode) -> Result<Option<Reply>, ApiError> {
+    if !request.named.is_empty() || ctx.validation || ctx.claim.is_some() {
+        return Ok(None);
+    }
+    // The statement commits as it ends: a timeout waits for its outcome.
+    ctx.committing.store(true, std::sync::atomic::Ordering::SeqCst);
+    let outcome = store::codes::insert_alone(&ctx.db, &request.record, &audit_entry(ctx)?).await;
+    ctx.committing.store(false, std::sync::atomic::Ordering::SeqCst);
+    match outcome? {
+        None | Some(PlanInsert::Limited) => Ok(None),
+        Some(other) => plan_answer(other).map(|()| Some(Reply::Done)),
+    }
+}
+
+/// What a create's plan check and insert answered, other than `Limited`.
+fn plan_answer(outcome: PlanInsert) -> Result<(), ApiError> {
+    match outcome {
+        PlanInsert::Inserted | PlanInsert::Limited => Ok(()),
+        PlanInsert::Exists => Err(code_exists()),
+        PlanInsert::Forbidden => Err(ApiError::PlanForbids),
+        PlanInsert::NoCustomer => Err(ApiError::invalid(CUSTOMER.name, "This customer does not exist.")),
+    }
+}
+
+fn code_exists() -> ApiError {
+    ApiError::invalid("code", "This feature code already exists.")
 }
 
 /// One conflict: the shorter code fires before the longer can be dialled.

@@ -6,7 +6,7 @@ use super::{
     owned_numbers::routed_message,
     param::{MSG_REQUIRED, common::id, parse},
     routing::{hold_references, plan_allows},
-    write::in_transaction,
+    write::{in_transaction, in_transaction_changing_logins},
 };
 use crate::{
     base::{ApiError, Count, Created, Reply},
@@ -381,7 +381,7 @@ async fn delete(ctx: Ctx, gone: CustomerGone) -> CallResult {
     if governs_caller(&ctx, gone.id).await? {
         return Err(ApiError::invalid(ID.name, "A person cannot delete their own customer or one above it."));
     }
-    in_transaction(&ctx, async |tx| {
+    in_transaction_changing_logins(&ctx, async |tx| {
         store::customers::lock(tx, gone.id).await?.ok_or(ApiError::NotFound)?;
         // Customers before their groups, in the order writers take them
         // (a code's create holds its customer, then the groups it names).

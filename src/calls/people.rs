@@ -8,7 +8,7 @@ use super::{
         parse,
     },
     routing::{hold_references, plan_allows},
-    write::in_transaction,
+    write::{in_transaction, in_transaction_changing_logins},
 };
 use crate::{
     auth::{Caller, check_password, check_username},
@@ -407,7 +407,7 @@ async fn lock_as_checked(tx: &mut Tx, checked: &PersonRow, owner: bool) -> Resul
 async fn update(ctx: Ctx, change: PersonChange) -> CallResult {
     let caller = ctx.caller()?;
     let (person, _) = checked(&ctx, change.id).await?;
-    in_transaction(&ctx, async |tx| {
+    in_transaction_changing_logins(&ctx, async |tx| {
         // Whether they own the system now, decided under the owners' lock
         // (taken first, in one order), not from what was read before.
         let was_owner = store::people::system_owners(tx).await?.iter().any(|owner| owner.id == change.id);
@@ -448,7 +448,7 @@ async fn update(ctx: Ctx, change: PersonChange) -> CallResult {
 async fn delete(ctx: Ctx, PersonGone(id): PersonGone) -> CallResult {
     let (person, privileges) = checked(&ctx, id).await?;
     let owner = owns_system(person.customer, &privileges);
-    in_transaction(&ctx, async |tx| {
+    in_transaction_changing_logins(&ctx, async |tx| {
         lock_as_checked(tx, &person, owner).await?;
         if owner {
             keeps_a_system_owner(tx, id, ID.name).await?;
@@ -476,7 +476,7 @@ async fn password(ctx: Ctx, change: PasswordChange) -> CallResult {
     }
     // Hashed outside the transaction (tens of milliseconds), and not when only validating.
     let hash = if ctx.validation { String::new() } else { ctx.auth.passwords.hash(change.password).await };
-    in_transaction(&ctx, async |tx| {
+    in_transaction_changing_logins(&ctx, async |tx| {
         // The one statement `admin passwd` uses: every process's cached proof
         // of the old password ends with the hash it was proven against.
         if store::auth::replace_hash(tx, change.id, &hash).await? { Ok(Reply::Done) } else { Err(ApiError::NotFound) }

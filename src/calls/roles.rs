@@ -11,7 +11,7 @@ use super::{
         common::{self, DESCRIPTION, NAME, NEW_DESCRIPTION, NEW_NAME},
         parse,
     },
-    write::in_transaction,
+    write::{in_transaction, in_transaction_changing_logins},
 };
 use crate::{
     base::{ApiError, Count, Created, Reply},
@@ -193,7 +193,7 @@ async fn get(ctx: Ctx, RoleRef(id): RoleRef) -> CallResult {
 }
 
 async fn update(ctx: Ctx, change: RoleChange) -> CallResult {
-    in_transaction(&ctx, async |tx| {
+    in_transaction_changing_logins(&ctx, async |tx| {
         let found = store::roles::update(tx, change.id, change.name.as_deref(), change.description.as_deref()).await?;
         if found { Ok(Reply::Done) } else { Err(NO_ROLE) }
     })
@@ -201,7 +201,7 @@ async fn update(ctx: Ctx, change: RoleChange) -> CallResult {
 }
 
 async fn delete(ctx: Ctx, RoleGone(id): RoleGone) -> CallResult {
-    in_transaction(&ctx, async |tx| {
+    in_transaction_changing_logins(&ctx, async |tx| {
         // Locked first (PostgreSQL), so the count is of what the delete leaves behind.
         if !store::roles::lock(tx, id).await? {
             return Err(NO_ROLE);
@@ -227,7 +227,7 @@ async fn create(ctx: Ctx, new: RoleNew) -> CallResult {
 }
 
 async fn access_set(ctx: Ctx, set: AccessSet) -> CallResult {
-    in_transaction(&ctx, async |tx| {
+    in_transaction_changing_logins(&ctx, async |tx| {
         // Taking full `system` from a role must leave someone who holds it,
         // as people/update and people/delete insist (owners are locked, so
         // those calls and this one queue).

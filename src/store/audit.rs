@@ -32,6 +32,27 @@ pub struct NewAudit {
 pub const INSERT: &str =
     "INSERT INTO audit (person, username, customer, client, call, object, created) VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
+/// Binds `entry` as the seven values of [`INSERT`], in its order, for a
+/// statement that writes the audit row itself (see `codes::insert_within_plan`).
+pub fn bind_entry<'q, DB: sqlx::Database>(
+    query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
+    entry: &'q NewAudit,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+where
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    query
+        .bind(entry.person)
+        .bind(entry.username.as_str())
+        .bind(entry.customer)
+        .bind(entry.client.as_str())
+        .bind(entry.call)
+        .bind(Value::Object(entry.object.clone()).to_string())
+        .bind(super::now_epoch())
+}
+
 /// The same, on a bare connection already inside a transaction (bulk loads
 /// manage their own).
 macro_rules! record_on {

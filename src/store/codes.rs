@@ -3,8 +3,11 @@
 use std::sync::LazyLock;
 
 use super::{
-    Db, ListWindow, StoreError, Tx, is_unique_violation,
+    Db, ListWindow, StoreError, Tx,
+    audit::{self, NewAudit},
+    is_unique_violation,
     owned_numbers::{RoutedBy, Saved},
+    plans::Feature,
 };
 use crate::domain::CodeSort;
 
@@ -46,6 +49,51 @@ static COLUMNS: LazyLock<String> = LazyLock::new(|| FIELDS.join(", "));
 static INSERT: LazyLock<String> = LazyLock::new(|| {
     let values: Vec<String> = (1..=FIELDS.len()).map(|i| format!("${i}")).collect();
     format!("INSERT INTO codes ({}) VALUES ({})", *COLUMNS, values.join(", "))
+});
+/// The customer's plan and its maximum for codes, joined as in
+/// `plans::allows_one_more`, for the statement that checks and inserts at once.
+const PLAN_OF_CUSTOMER: &str = "FROM customers c LEFT JOIN plan_features f ON f.plan = c.plan AND f.feature = 'codes' \
+     WHERE c.id = $1";
+
+/// A maximum that sets no limit (no feature row, or -1): only then does the
+/// statement insert, because counting under a limit needs the customer's lock
+/// taken before the count (a statement of its own; see `allows_one_more`).
+const UNLIMITED: &str = "(f.maximum IS NULL OR f.maximum = -1)";
+
+/// codes/create in one statement on PostgreSQL: the plan check, the insert
+/// and the audit row, holding the customer (`FOR KEY SHARE`) like every
+/// writer that names it.
+static INSERT_WITHIN_PLAN_PG: LazyLock<String> = LazyLock::new(|| {
+    let n = FIELDS.len();
+    let values: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
+    let audit: Vec<String> = (n + 1..=n + 7).map(|i| format!("${i}")).collect();
+    format!(
+        "WITH plan AS (SELECT f.maximum AS maximum {PLAN_OF_CUSTOMER} FOR KEY SHARE OF c), \
+         code AS (INSERT INTO codes ({columns}) SELECT {values} FROM plan f WHERE {UNLIMITED} RETURNING 1), \
+         audit_row AS ({audit_insert} SELECT {audit} FROM code) \
+         SELECT maximum, (SELECT COUNT(*) FROM code) FROM plan",
+        columns = *COLUMNS,
+        values = values.join(", "),
+        audit_insert = audit::INSERT.split(" VALUES").next().unwrap_or_default(),
+        audit = audit.join(", "),
+    )
+});
+
+/// The same on SQLite, as three statements sent at once (one trip to the
+/// writer connection's thread); `changes()` carries whether the code went in.
+static INSERT_WITHIN_PLAN_LITE: LazyLock<String> = LazyLock::new(|| {
+    let n = FIELDS.len();
+    let values: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
+    let audit: Vec<String> = (n + 1..=n + 7).map(|i| format!("${i}")).collect();
+    format!(
+        "INSERT INTO codes ({columns}) SELECT {values} {PLAN_OF_CUSTOMER} AND {UNLIMITED}; \
+         {audit_insert} SELECT {audit} WHERE changes() = 1; \
+         SELECT f.maximum, changes() {PLAN_OF_CUSTOMER}",
+        columns = *COLUMNS,
+        values = values.join(", "),
+        audit_insert = audit::INSERT.split(" VALUES").next().unwrap_or_default(),
+        audit = audit.join(", "),
+    )
 });
 static UPDATE: LazyLock<String> = LazyLock::new(|| {
     let sets: Vec<String> = FIELDS.iter().enumerate().skip(2).map(|(i, f)| format!("{f} = ${}", i + 1)).collect();
@@ -103,6 +151,71 @@ pub enum InsertError {
     Exists,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What [`insert_within_plan`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PlanInsert {
+    /// The code and its audit row are in.
+    Inserted,
+    Exists,
+    /// The plan sets a maximum: nothing was written; count under the
+    /// customer's lock (`plans::allows_one_more`) and insert the usual way.
+    Limited,
+    /// The plan allows no codes at all.
+    Forbidden,
+    NoCustomer,
+}
+
+/// Inserts `record` with its audit row `entry` when the customer's plan sets
+/// no maximum for codes, the usual case: plan check, insert and audit row in
+/// one round trip. Otherwise writes nothing and says why.
+pub async fn insert_within_plan(tx: &mut Tx, record: &CodeRecord, entry: &NewAudit) -> Result<PlanInsert, StoreError> {
+    debug_assert_eq!(Feature::Codes.key(), "codes", "PLAN_OF_CUSTOMER names the feature");
+    let found = match tx {
+        Tx::Postgres(pg) => {
+            let query = audit::bind_entry(bind_record(sqlx::query(&INSERT_WITHIN_PLAN_PG), record), entry);
+            query.fetch_optional(&mut **pg).await.and_then(|row| row.map(|row| plan_outcome(&row)).transpose())
+        }
+        Tx::Sqlite(lite) => {
+            let query = audit::bind_entry(bind_record(sqlx::query(&INSERT_WITHIN_PLAN_LITE), record), entry);
+            // The rows of all three statements: only the last one answers any.
+            query.fetch_all(&mut **lite).await.and_then(|rows| rows.last().map(plan_outcome).transpose())
+        }
+    };
+    judge(found)
+}
+
+/// On PostgreSQL, [`insert_within_plan`] as a statement of its own, which is
+/// its own transaction: the whole create in one round trip and one commit.
+/// `None` on SQLite, whose three statements need a transaction around them.
+pub async fn insert_alone(db: &Db, record: &CodeRecord, entry: &NewAudit) -> Result<Option<PlanInsert>, StoreError> {
+    let Db::Postgres(pool) = db else { return Ok(None) };
+    let query = audit::bind_entry(bind_record(sqlx::query(&INSERT_WITHIN_PLAN_PG), record), entry);
+    let found = query.fetch_optional(pool).await.and_then(|row| row.map(|row| plan_outcome(&row)).transpose());
+    judge(found).map(Some)
+}
+
+/// What the statement's answer (the plan's maximum, rows inserted) means.
+fn judge(found: Result<Option<(Option<i64>, i64)>, sqlx::Error>) -> Result<PlanInsert, StoreError> {
+    match found {
+        Err(err) if is_unique_violation(&err, "codes_pkey") => Ok(PlanInsert::Exists),
+        Err(err) => Err(err.into()),
+        Ok(None) => Ok(PlanInsert::NoCustomer),
+        Ok(Some((_, inserted))) if inserted > 0 => Ok(PlanInsert::Inserted),
+        Ok(Some((Some(maximum), _))) if maximum > 0 => Ok(PlanInsert::Limited),
+        Ok(Some(_)) => Ok(PlanInsert::Forbidden),
+    }
+}
+
+/// (the plan's maximum, rows inserted) from the last row of either statement.
+fn plan_outcome<R: sqlx::Row>(row: &R) -> Result<(Option<i64>, i64), sqlx::Error>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<i64>: sqlx::Decode<'r, R::Database>,
+{
+    Ok((row.try_get(0)?, row.try_get(1)?))
 }
 
 /// Inserts a code; the primary key decides a race between two creates of one code.

@@ -72,6 +72,7 @@ macro_rules! stored_record {
     };
 }
 
+pub mod announcements;
 pub mod audit;
 pub mod auth;
 pub mod bootstrap;
@@ -80,6 +81,7 @@ pub mod customers;
 pub mod groups;
 pub mod idempotency;
 pub mod inventory;
+pub mod json_list;
 pub mod ledger;
 pub mod numbers;
 pub mod owned_numbers;

@@ -8,7 +8,7 @@ use sqlx::{PgConnection, Postgres, pool::PoolConnection};
 
 use super::{
     Db, ListWindow, RowChunks, StoreError, Tx, is_unique_violation, now_epoch,
-    stream::{self, Bind, bind_all},
+    stream::{Bind, bind_all},
 };
 use super::{
     audit::{NewAudit, record_on},
@@ -508,21 +508,29 @@ pub async fn count(db: &Db, filter: &NumberFilter) -> Result<i64, StoreError> {
     Ok(on_read!(db, |pool| bind_all!(sqlx::query_scalar(&sql), &binds).fetch_one(pool).await)?)
 }
 
-/// Streams the matching numbers, sorted by number (see [`stream::rows`]).
+/// Streams the matching numbers, sorted by number, at the database's own
+/// export speed (see [`json_list`](super::json_list)).
 pub async fn stream(
     db: &Db,
     filter: &NumberFilter,
     window: &ListWindow,
     permit: tokio::sync::OwnedSemaphorePermit,
 ) -> Result<RowChunks, StoreError> {
-    let (clause, mut binds) = filter.clause(db);
-    binds.push(Bind::Int(window.limit_or_all()));
-    binds.push(Bind::Int(window.offset));
-    let sql = format!(
-        "SELECT {COLUMNS} FROM numbers{clause} ORDER BY number {} LIMIT ${} OFFSET ${}",
-        window.order(),
-        binds.len() - 1,
-        binds.len()
-    );
-    stream::rows::<NumberRow>(db, sql, binds, permit).await
+    use super::json_list::{Json, JsonList};
+    /// [`COLUMNS`] with how each is answered, as [`NumberRow`] serialises.
+    const ANSWERED: &[(&str, Json)] = &[
+        ("number", Json::Text),
+        ("class", Json::Int),
+        ("ingroup", Json::Int),
+        ("customer", Json::Int),
+        ("region", Json::Int),
+        ("alias", Json::Text),
+        ("stype", Json::Text),
+        ("batch", Json::Int),
+        ("created", Json::Int),
+        ("shortcut", Json::Int),
+    ];
+    let (clause, binds) = filter.clause(db);
+    let list = JsonList { table: "numbers", columns: ANSWERED, clause, binds, key: "number", window: *window };
+    super::json_list::stream(db, list, permit).await
 }

@@ -7,6 +7,7 @@ mod auth;
 mod claims_and_defaults;
 mod codes;
 mod enswitch_behaviours;
+mod fast_paths;
 mod faults;
 mod hostile;
 mod manage_attacks;

@@ -1,0 +1,158 @@
+//! Keeps a process's credential cache in step with changes to logins made
+//! anywhere (PostgreSQL): listens for the database's announcements and
+//! forgets what they name, and lets a call that changed logins wait until
+//! this process has heard its own change before it answers.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use rand::RngCore;
+use sqlx::PgPool;
+use tokio::sync::watch;
+
+use super::{Authenticator, cache::Changed};
+use crate::store::{self, Db, StoreError, announcements::LoginChanges};
+
+/// How long a call waits to hear its own announcement before it stops
+/// trusting the cache rather than wait longer.
+const CATCH_UP_WAIT: Duration = Duration::from_secs(2);
+
+/// What this process has announced and heard of its own.
+pub struct Announcements {
+    /// Tells this process's catch-up announcements from other processes'.
+    process: String,
+    sent: AtomicU64,
+    heard: watch::Sender<u64>,
+}
+
+impl Default for Announcements {
+    fn default() -> Self {
+        let mut id = [0u8; 8];
+        rand::rngs::OsRng.fill_bytes(&mut id);
+        Self {
+            process: id.iter().map(|b| format!("{b:02x}")).collect(),
+            sent: AtomicU64::new(0),
+            heard: watch::Sender::new(0),
+        }
+    }
+}
+
+/// What one announcement's text means.
+#[derive(Debug, PartialEq, Eq)]
+enum Heard<'a> {
+    Changed(Changed),
+    /// A catch-up announcement: (process, sequence number).
+    CaughtUp(&'a str, u64),
+    Unknown,
+}
+
+fn parse(payload: &str) -> Heard<'_> {
+    let Some((kind, rest)) = payload.split_once(':') else { return Heard::Unknown };
+    match (kind, rest.parse::<i64>()) {
+        ("person", Ok(id)) => Heard::Changed(Changed::Person(id)),
+        ("role", Ok(id)) => Heard::Changed(Changed::Role(id)),
+        ("probe", _) => Heard::Changed(Changed::Prober(rest.to_string())),
+        ("sync", _) => match rest.split_once(':').map(|(process, seq)| (process, seq.parse::<u64>())) {
+            Some((process, Ok(seq))) => Heard::CaughtUp(process, seq),
+            _ => Heard::Unknown,
+        },
+        _ => Heard::Unknown,
+    }
+}
+
+impl Authenticator {
+    /// Starts listening for announcements (the first connection is made
+    /// before this returns, so that calls served from then on are cached as
+    /// announced) and keeps listening until the task is aborted.
+    pub async fn start_listening(self: Arc<Self>, pool: PgPool) -> tokio::task::JoinHandle<()> {
+        let first = self.listen(&pool).await;
+        tokio::spawn(self.keep_listening(pool, first))
+    }
+
+    /// A listening connection; from then on the cache is trusted as announced.
+    async fn listen(&self, pool: &PgPool) -> Option<LoginChanges> {
+        match LoginChanges::listen(pool).await {
+            Ok(changes) => {
+                self.cache.set_announced(true);
+                Some(changes)
+            }
+            Err(err) => {
+                tracing::warn!(%err, "cannot listen for changed logins; every call reads its login");
+                None
+            }
+        }
+    }
+
+    /// Each lost connection forgets the cache and reads every login until
+    /// listening again.
+    async fn keep_listening(self: Arc<Self>, pool: PgPool, mut listening: Option<LoginChanges>) {
+        loop {
+            if let Some(mut changes) = listening.take() {
+                while let Some(payload) = changes.next().await {
+                    self.heard(&payload);
+                }
+                self.cache.set_announced(false);
+                tracing::warn!("stopped hearing of changed logins; every call reads its login until listening again");
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            listening = self.listen(&pool).await;
+        }
+    }
+
+    fn heard(&self, payload: &str) {
+        match parse(payload) {
+            Heard::Changed(changed) => self.cache.forget(&changed),
+            Heard::CaughtUp(process, seq) if process == self.announcements.process => {
+                self.announcements.heard.send_if_modified(|heard| {
+                    let newer = seq > *heard;
+                    if newer {
+                        *heard = seq;
+                    }
+                    newer
+                });
+            }
+            Heard::CaughtUp(..) => {}
+            Heard::Unknown => tracing::debug!(payload, "an announcement this version does not know"),
+        }
+    }
+
+    /// After a call that changed logins has committed: waits until this
+    /// process has heard every announcement made so far (they arrive in
+    /// commit order), so that its next call cannot pass on a forgotten login.
+    pub async fn catch_up(&self, db: &Db) -> Result<(), StoreError> {
+        let Db::Postgres(pool) = db else { return Ok(()) };
+        if !self.cache.announced() {
+            // Every call reads its login anyway.
+            return Ok(());
+        }
+        let seq = self.announcements.sent.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut heard = self.announcements.heard.subscribe();
+        store::announcements::announce(pool, &format!("sync:{}:{seq}", self.announcements.process)).await?;
+        if tokio::time::timeout(CATCH_UP_WAIT, heard.wait_for(|heard| *heard >= seq)).await.is_err() {
+            tracing::warn!("did not hear this process's own announcement in time; forgetting every cached login");
+            self.cache.forget(&Changed::Everyone);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn announcements_are_read_strictly() {
+        assert_eq!(parse("person:12"), Heard::Changed(Changed::Person(12)));
+        assert_eq!(parse("role:3"), Heard::Changed(Changed::Role(3)));
+        assert_eq!(parse("probe:a:b"), Heard::Changed(Changed::Prober("a:b".into())));
+        assert_eq!(parse("sync:ab12:7"), Heard::CaughtUp("ab12", 7));
+        for unknown in ["", "person", "person:x", "role:", "sync:ab", "sync:ab:x", "other:1"] {
+            assert_eq!(parse(unknown), Heard::Unknown, "{unknown}");
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! The paths taken for speed answer exactly what the general ones do: lists
+//! written by the database itself (across SQLite's pages, both orders, limit,
+//! offset and filters), codes created in one statement or, under a plan
+//! maximum, the long way; and the credential cache that trusts announced
+//! changes stops trusting them while no one listens.
+
+use std::{sync::atomic::Ordering, time::Duration};
+
+use crate::{both_databases, common::*};
+use serde_json::Value;
+
+/// 4,500 numbers (more than two of SQLite's list pages): 1,500 in class 2.
+async fn inventory(app: &TestApp) {
+    app.admin("classes/create", &[("name", "Geographic")]).await.expect("200");
+    app.admin("classes/create", &[("name", "Mobile")]).await.expect("200");
+    app.admin("ingroups/create", &[("name", "Main")]).await.expect("200");
+    for (start, end, class) in [("3000000000", "3000002999", "1"), ("3000003000", "3000004499", "2")] {
+        let answer = app.admin("numbers/system/create", &[("start", start), ("end", end), ("class", class), ("ingroup", "1")]).await;
+        answer.expect("200");
+    }
+}
+
+/// Compares without printing thousands of numbers on a failure.
+fn same(listed: Vec<u64>, expected: impl Iterator<Item = u64>, what: &str) {
+    let expected: Vec<u64> = expected.collect();
+    let first_difference = listed.iter().zip(&expected).position(|(a, b)| a != b);
+    assert!(
+        listed.len() == expected.len() && first_difference.is_none(),
+        "{what}: {} rows against {}; first difference at {first_difference:?}",
+        listed.len(),
+        expected.len()
+    );
+}
+
+fn numbers(rows: &Value) -> Vec<u64> {
+    rows.as_array().unwrap().iter().map(|row| row["number"].as_str().unwrap().parse().unwrap()).collect()
+}
+
+both_databases! {
+    async fn lists_written_by_the_database_match_the_rows(backend) {
+        let app = TestApp::spawn(backend).await;
+        inventory(&app).await;
+        let all = app.admin("numbers/system/list", &[]).await.expect("200").data().clone();
+        same(numbers(&all), (3_000_000_000..3_000_004_500), "all");
+        // Every field, typed as numbers/system/get answers it.
+        let one = app.admin("numbers/system/get", &[("number", "3000003001")]).await.expect("200").data().clone();
+        assert_eq!(all[3001], one);
+        assert_eq!(all[3001]["class"], 2);
+        assert_eq!(all[3001]["alias"], "");
+
+        let down = app.admin("numbers/system/list", &[("descending", "1")]).await.expect("200").data().clone();
+        same(numbers(&down), (3_000_000_000..3_000_004_500).rev(), "down");
+        let window = app.admin("numbers/system/list", &[("limit", "2500"), ("offset", "1999")]).await.expect("200").data().clone();
+        same(numbers(&window), (3_000_001_999..3_000_004_499), "window");
+        let window = app
+            .admin("numbers/system/list", &[("limit", "2001"), ("offset", "3"), ("descending", "1")])
+            .await
+            .expect("200")
+            .data()
+            .clone();
+        same(numbers(&window), (3_000_002_496..3_000_004_497).rev(), "window");
+        let class = app.admin("numbers/system/list", &[("class", "2"), ("offset", "1000")]).await.expect("200").data().clone();
+        same(numbers(&class), (3_000_004_000..3_000_004_500), "class");
+        let found = app.admin("numbers/system/list", &[("search", "0449")]).await.expect("200").data().clone();
+        same(numbers(&found), std::iter::once(3_000_000_449).chain(3_000_004_490..3_000_004_500), "found");
+        let none = app.admin("numbers/system/list", &[("class", "2"), ("offset", "1500")]).await.expect("200").data().clone();
+        assert_eq!(none, serde_json::json!([]));
+    }
+
+    async fn codes_under_a_plan_maximum_are_counted_the_long_way(backend) {
+        let app = TestApp::spawn(backend).await;
+        let plan = app.admin("plans/create", &[("name", "Two codes")]).await.expect("200").data()["id"].to_string();
+        app.admin("plans/features/set", &[("plan", &plan), ("feature", "codes"), ("maximum", "2")]).await.expect("204");
+        let created = app.admin("customers/create", &[("name", "Small"), ("email", "s@s.s"), ("plan", &plan)]).await;
+        let customer = created.expect("200").data()["id"].to_string();
+        for code in ["71", "72"] {
+            app.admin("codes/create", &[("code", code), ("customer", &customer), ("dtype", "busy"), ("dnumber", "")]).await.expect("204");
+        }
+        app.admin("codes/create", &[("code", "73"), ("customer", &customer), ("dtype", "busy"), ("dnumber", "")]).await.expect("403");
+        app.admin("codes/create", &[("code", "72"), ("customer", &customer), ("dtype", "busy"), ("dnumber", "")]).await.expect("403");
+        app.admin("codes/create", &[("code", "71"), ("dtype", "busy"), ("dnumber", "")]).await.expect("204");
+        app.admin("codes/create", &[("code", "71"), ("dtype", "busy"), ("dnumber", "")]).await.expect_invalid(&["code"]);
+        app.admin("codes/create", &[("code", "72"), ("customer", "999"), ("dtype", "busy"), ("dnumber", "")]).await.expect_invalid(&["customer"]);
+        // One audit row per code that went in, whichever way it went.
+        let audited = app.scalar_i64("SELECT COUNT(*) FROM audit WHERE call = 'codes/create'").await;
+        assert_eq!(audited, 3);
+        assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM codes").await, 3);
+    }
+}
+
+/// PostgreSQL only: the cache trusts announced changes only while it listens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_listener_stops_the_cache_trusting_announcements() {
+    if !postgres_enabled().await {
+        return;
+    }
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let cache = &app.state.auth.cache;
+    let hits = || app.state.auth.stats.cache_hits.load(Ordering::Relaxed);
+    let until = async |wanted: bool| {
+        for _ in 0..100 {
+            if cache.announced() == wanted {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the cache never became announced = {wanted}");
+    };
+    assert!(cache.announced(), "listening before the first call is served");
+    app.admin("roles/list", &[]).await.expect("200");
+    app.admin("roles/list", &[]).await.expect("200");
+    let before = hits();
+    // The listening connection is cut, as by a restart of PostgreSQL.
+    app.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND datname = current_database()").await;
+    until(false).await;
+    assert!(cache.is_empty(), "everything remembered is forgotten");
+    // A change made while no one listens is still met on the next call.
+    let new_hash = switchyard::auth::password::hash_blocking("while-Unheard-9");
+    app.exec(&format!("UPDATE people SET password_hash = '{new_hash}' WHERE username = 'admin'")).await;
+    app.admin("roles/list", &[]).await.expect("401");
+    app.call_as(ADMIN, "while-Unheard-9", "roles/list", &[]).await.expect("200");
+    // Listening again, a cached login is trusted again; a change announced ends it.
+    until(true).await;
+    app.call_as(ADMIN, "while-Unheard-9", "roles/list", &[]).await.expect("200");
+    app.call_as(ADMIN, "while-Unheard-9", "roles/list", &[]).await.expect("200");
+    assert!(hits() > before);
+    app.exec("UPDATE role_privileges SET access = 1 WHERE role = 1 AND privilege = 'system'").await;
+    for _ in 0..100 {
+        if cache.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(cache.is_empty(), "a changed privilege of the caller's role is announced");
+}
