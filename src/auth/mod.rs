@@ -256,8 +256,7 @@ impl Authenticator {
                     self.stats.throttled.fetch_add(1, Ordering::Relaxed);
                     return Err(ApiError::Unauthorized { retry_after: Some(secs) });
                 }
-                let verified =
-                    self.verify_and_remember(key, &username, login.as_ref(), password, epoch, now).await;
+                let verified = self.verify_and_remember(key, &username, login.as_ref(), password, epoch, now).await;
                 if verified {
                     self.succeeded(db, &username, client).await?;
                 }
@@ -289,7 +288,13 @@ pub fn check_password(password: &str) -> Result<(), &'static str> {
 
 impl Caller {
     fn from_login(login: Login, username: String) -> Self {
-        Self { person: login.person, username, customer: login.customer, role: login.role, privileges: login.privileges }
+        Self {
+            person: login.person,
+            username,
+            customer: login.customer,
+            role: login.role,
+            privileges: login.privileges,
+        }
     }
 
     /// The customers this person may read: with `system` every one; with

@@ -78,10 +78,7 @@ pub async fn in_transaction(ctx: &Ctx, act: impl AsyncFnOnce(&mut Tx) -> CallRes
 /// As [`in_transaction`], for an act that writes the call's audit row
 /// `entry` itself, in a statement of its own making: one round trip fewer
 /// for the calls made most often.
-pub async fn in_transaction_auditing(
-    ctx: &Ctx,
-    act: impl AsyncFnOnce(&mut Tx, &NewAudit) -> CallResult,
-) -> CallResult {
+pub async fn in_transaction_auditing(ctx: &Ctx, act: impl AsyncFnOnce(&mut Tx, &NewAudit) -> CallResult) -> CallResult {
     let entry = audit_entry(ctx)?;
     let mut tx = ctx.db.begin().await?;
     let reply = act(&mut tx, &entry).await?;

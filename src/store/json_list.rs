@@ -274,9 +274,12 @@ async fn sqlite_pages(
     while remaining > 0 {
         let size = remaining.min(PAGE_ROWS);
         let sql = if after.is_some() { &next_sql } else { &first_sql };
-        let mut query = crate::store::stream::bind_all!(sqlx::query_as::<_, (Option<String>, Option<String>, i64)>(sql), &list.binds)
-            .bind(size)
-            .bind(if after.is_some() { 0 } else { list.window.offset });
+        let mut query = crate::store::stream::bind_all!(
+            sqlx::query_as::<_, (Option<String>, Option<String>, i64)>(sql),
+            &list.binds
+        )
+        .bind(size)
+        .bind(if after.is_some() { 0 } else { list.window.offset });
         if let Some(after) = &after {
             query = query.bind(after.clone());
         }

@@ -15,7 +15,9 @@ async fn inventory(app: &TestApp) {
     app.admin("classes/create", &[("name", "Mobile")]).await.expect("200");
     app.admin("ingroups/create", &[("name", "Main")]).await.expect("200");
     for (start, end, class) in [("3000000000", "3000002999", "1"), ("3000003000", "3000004499", "2")] {
-        let answer = app.admin("numbers/system/create", &[("start", start), ("end", end), ("class", class), ("ingroup", "1")]).await;
+        let answer = app
+            .admin("numbers/system/create", &[("start", start), ("end", end), ("class", class), ("ingroup", "1")])
+            .await;
         answer.expect("200");
     }
 }
@@ -41,7 +43,7 @@ both_databases! {
         let app = TestApp::spawn(backend).await;
         inventory(&app).await;
         let all = app.admin("numbers/system/list", &[]).await.expect("200").data().clone();
-        same(numbers(&all), (3_000_000_000..3_000_004_500), "all");
+        same(numbers(&all), 3_000_000_000..3_000_004_500, "all");
         // Every field, typed as numbers/system/get answers it.
         let one = app.admin("numbers/system/get", &[("number", "3000003001")]).await.expect("200").data().clone();
         assert_eq!(all[3001], one);
@@ -51,7 +53,7 @@ both_databases! {
         let down = app.admin("numbers/system/list", &[("descending", "1")]).await.expect("200").data().clone();
         same(numbers(&down), (3_000_000_000..3_000_004_500).rev(), "down");
         let window = app.admin("numbers/system/list", &[("limit", "2500"), ("offset", "1999")]).await.expect("200").data().clone();
-        same(numbers(&window), (3_000_001_999..3_000_004_499), "window");
+        same(numbers(&window), 3_000_001_999..3_000_004_499, "window");
         let window = app
             .admin("numbers/system/list", &[("limit", "2001"), ("offset", "3"), ("descending", "1")])
             .await
@@ -60,7 +62,7 @@ both_databases! {
             .clone();
         same(numbers(&window), (3_000_002_496..3_000_004_497).rev(), "window");
         let class = app.admin("numbers/system/list", &[("class", "2"), ("offset", "1000")]).await.expect("200").data().clone();
-        same(numbers(&class), (3_000_004_000..3_000_004_500), "class");
+        same(numbers(&class), 3_000_004_000..3_000_004_500, "class");
         let found = app.admin("numbers/system/list", &[("search", "0449")]).await.expect("200").data().clone();
         same(numbers(&found), std::iter::once(3_000_000_449).chain(3_000_004_490..3_000_004_500), "found");
         let none = app.admin("numbers/system/list", &[("class", "2"), ("offset", "1500")]).await.expect("200").data().clone();
