@@ -179,7 +179,7 @@ run_backend() {
     done
     sql "$empty_url" "$definition" run
     without=$(median <"$work/create-without.txt")
-    record "cost_$index" "$(printf '%.2f s without it: %+.2f s' "$without" "$(echo "$empty - $without" | bc)")"
+    record "cost_$index" "$(printf '%.2f s (the index costs %+.2f s)' "$without" "$(echo "$empty - $without" | bc)")"
   done
 
   for pid in "${servers[@]}"; do kill "$pid" 2>/dev/null || true; done
