@@ -8,7 +8,7 @@ auth="auth_username=admin;auth_password=$pw"
 # The server measured: this tree's release build, or another build of
 # Switchyard (BENCH_BIN) to compare the two in one session.
 if [ -z "${BENCH_BIN:-}" ]; then cargo build --release -q; fi
-bin="${BENCH_BIN:-target/release/switchyard}"
+bin="${BENCH_BIN:-${CARGO_TARGET_DIR:-target}/release/switchyard}"
 work="$(mktemp -d)"
 pg_db="switchyard_bench_$$"
 pg_url="postgres://postgres@127.0.0.1:5432/$pg_db"

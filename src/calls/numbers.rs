@@ -89,8 +89,15 @@ const BY_CUSTOMER: Param<i64> =
 const BY_BATCH: Param<i64> =
     Param::decided("batch", Kind::Integer, "", "Only the numbers one create added.", parse::integer);
 const PAGES: Param<bool> = super::param::common::PAGES;
-const SEARCH: Param<String> =
-    Param::with_default("search", Kind::Text, String::new(), "Only numbers containing this text.", parse::text);
+const SEARCH: Param<String> = Param::with_default(
+    "search",
+    Kind::Text,
+    String::new(),
+    "Only numbers containing this text anywhere. Reads every number the other filters leave: use prefix for the start of a number.",
+    parse::text,
+);
+const PREFIX: Param<String> = super::param::common::PREFIX;
+const AFTER: Param<String> = super::param::common::AFTER;
 
 const NEW_ALIAS: Param<String> =
     Param::kept("alias", Kind::Text, String::new(), "Empty string or 1 to 32 digits.", |v| {
@@ -143,7 +150,18 @@ pub const CALLS: &[CallSpec] = &[
         name: "numbers/system/list",
         summary: "Lists the inventory, sorted by number; the answer is streamed.",
         access: SYSTEM_READS,
-        params: &[&ASSIGNED, &BY_CLASS, &BY_INGROUP, &BY_REGION, &BY_CUSTOMER, &BY_BATCH, &PAGES, &SEARCH],
+        params: &[
+            &ASSIGNED,
+            &BY_CLASS,
+            &BY_INGROUP,
+            &BY_REGION,
+            &BY_CUSTOMER,
+            &BY_BATCH,
+            &PAGES,
+            &SEARCH,
+            &PREFIX,
+            &AFTER,
+        ],
         list: true,
         handler: handler!(SystemFilter, system_list),
     },
@@ -272,7 +290,11 @@ impl Request for NumberKey {
     }
 }
 
-struct SystemFilter(NumberFilter);
+struct SystemFilter {
+    filter: NumberFilter,
+    /// `after`: keyset paging by number.
+    after: Option<String>,
+}
 
 impl Request for SystemFilter {
     async fn read(r: &mut Reader<'_>) -> Result<Option<Self>, StoreError> {
@@ -287,12 +309,14 @@ impl Request for SystemFilter {
             customer: r.given(&BY_CUSTOMER),
             batch: r.given(&BY_BATCH),
             search: r.get(&SEARCH).filter(|s| !s.is_empty()),
+            prefix: r.get(&PREFIX).filter(|p| !p.is_empty()),
         };
+        let after = r.get(&AFTER).filter(|a| !a.is_empty());
         // Assigned numbers have an index of their own; say so when it applies.
         if filter.customer.is_some_and(|c| c != 0) {
             filter.assigned = true;
         }
-        Ok(assigned.and(pages).map(|_| Self(filter)))
+        Ok(assigned.and(pages).map(|_| Self { filter, after }))
     }
 }
 
@@ -437,16 +461,16 @@ fn not_found() -> ApiError {
 }
 
 /// Answers a list: `{"count": N}`, or the rows streamed.
-async fn answer_list(ctx: &Ctx, filter: NumberFilter, window: ListWindow) -> CallResult {
+async fn answer_list(ctx: &Ctx, filter: NumberFilter, after: Option<&str>, window: ListWindow) -> CallResult {
     if ctx.count {
         return Reply::data(&Count { count: store::numbers::count(&ctx.db, &filter).await? });
     }
     let permit = ctx.stream_slot()?;
-    Ok(Reply::Rows(store::numbers::stream(&ctx.db, &filter, &window, permit).await?))
+    Ok(Reply::Rows(store::numbers::stream(&ctx.db, &filter, after, &window, permit).await?))
 }
 
-async fn system_list(ctx: Ctx, SystemFilter(filter): SystemFilter) -> CallResult {
-    answer_list(&ctx, filter, ctx.window).await
+async fn system_list(ctx: Ctx, SystemFilter { filter, after }: SystemFilter) -> CallResult {
+    answer_list(&ctx, filter, after.as_deref(), ctx.window).await
 }
 
 async fn update(ctx: Ctx, change: NumberChange) -> CallResult {

@@ -68,6 +68,8 @@ const SORT: Param<NumberSort> = Param {
     parse: |v| parse::with(NumberSort::parse(v)),
 };
 const PAGES: Param<bool> = super::param::common::PAGES;
+const PREFIX: Param<String> = super::param::common::PREFIX;
+const AFTER: Param<String> = super::param::common::AFTER;
 const CALLERID_LOCATION: Param<bool> =
     Param::unsupported("callerid_location", "Not supported: location caller IDs are not offered; 0 only.");
 const DIRECTORY_FILTER: Param<bool> = Param::with_default(
@@ -136,7 +138,7 @@ pub const CALLS: &[CallSpec] = &[
         name: "numbers/list",
         summary: "Lists the numbers a customer holds, with their routing; the answer is streamed.",
         access: Access::Requires { any_of: &[Privilege::User, Privilege::Wholesale], writes: false },
-        params: &[&CALLERID_FILTER, &CALLERID_LOCATION, &CUSTOMER, &DIRECTORY_FILTER, &PAGES, &SORT],
+        params: &[&CALLERID_FILTER, &CALLERID_LOCATION, &CUSTOMER, &DIRECTORY_FILTER, &PAGES, &SORT, &PREFIX, &AFTER],
         list: true,
         handler: handler!(HeldList, list),
     },
@@ -190,6 +192,8 @@ struct HeldList {
     customer: i64,
     filter: HeldFilter,
     sort: NumberSort,
+    /// `after`: keyset paging, by number only.
+    after: Option<String>,
 }
 
 impl Request for HeldList {
@@ -200,9 +204,21 @@ impl Request for HeldList {
         let directory = r.get(&DIRECTORY_FILTER);
         let pages = r.get(&PAGES);
         let sort = r.get(&SORT);
+        let prefix = r.get(&PREFIX);
+        let after = r.get(&AFTER).filter(|a| !a.is_empty());
+        // A page boundary by number means nothing in another order, where
+        // numbers past it may sort anywhere; refused rather than guessed.
+        if after.is_some() && sort.is_some_and(|sort| sort != NumberSort::Number) {
+            r.error(AFTER.name, "The after parameter pages by number: use it with sort=number (or without sort).");
+        }
         Ok((|| {
             let (_, _) = (location?, pages?);
-            Some(Self { customer, filter: HeldFilter { callerid: callerid?, directory: directory? }, sort: sort? })
+            let filter = HeldFilter {
+                callerid: callerid?,
+                directory: directory?,
+                prefix: Some(prefix?).filter(|p| !p.is_empty()),
+            };
+            Some(Self { customer, filter, sort: sort?, after })
         })())
     }
 }
@@ -295,12 +311,13 @@ fn not_found() -> ApiError {
 
 async fn list(ctx: Ctx, request: HeldList) -> CallResult {
     if ctx.count {
-        let count = store::owned_numbers::count(&ctx.db, request.customer, request.filter).await?;
+        let count = store::owned_numbers::count(&ctx.db, request.customer, &request.filter).await?;
         return Reply::data(&Count { count });
     }
     let permit = ctx.stream_slot()?;
-    let HeldList { customer, filter, sort } = request;
-    Ok(Reply::Rows(store::owned_numbers::stream(&ctx.db, customer, filter, sort, &ctx.window, permit).await?))
+    let HeldList { customer, filter, sort, after } = request;
+    let keyset = after.as_deref();
+    Ok(Reply::Rows(store::owned_numbers::stream(&ctx.db, customer, &filter, sort, keyset, &ctx.window, permit).await?))
 }
 
 async fn update(ctx: Ctx, change: RouteChange) -> CallResult {

@@ -228,6 +228,15 @@ pub mod parse {
         }
     }
 
+    /// Empty, or 1 to 32 ASCII digits (a number or the start of one).
+    pub fn digits(name: &str, value: &str) -> Result<String, Message> {
+        if value.is_empty() || crate::domain::destination::is_digits(value, 32) {
+            Ok(value.to_string())
+        } else {
+            Err(format!("The {name} parameter must be 1 to 32 digits (0-9).").into())
+        }
+    }
+
     pub fn with<T>(parsed: Result<T, &'static str>) -> Result<T, Message> {
         parsed.map_err(Message::Borrowed)
     }
@@ -292,6 +301,26 @@ pub mod common {
         String::new(),
         "Description, at most 255 characters.",
         parse::bounded::<255>,
+    );
+
+    /// Keyset paging of the lists sorted by number: only the rows after this
+    /// number in the list's order (below it with `descending=1`). Unlike
+    /// `offset`, it costs the same on any page: a seek in the key's index.
+    pub const AFTER: Param<String> = Param::with_default(
+        "after",
+        Kind::Text,
+        String::new(),
+        "Only numbers after this one in the list's order (before it with descending=1): 1 to 32 digits, for the next page pass the last number of the previous one; empty for no bound. Applied before offset and limit; count=1 ignores it.",
+        |v| parse::digits("after", v),
+    );
+
+    /// Numbers that start with these digits, read as one range of the key.
+    pub const PREFIX: Param<String> = Param::with_default(
+        "prefix",
+        Kind::Text,
+        String::new(),
+        "Only numbers starting with these digits (1 to 32); empty for all. Served by the key's index, unlike search.",
+        |v| parse::digits("prefix", v),
     );
 
     /// An object's ID, required.

@@ -129,38 +129,57 @@ pub async fn get(db: &Db, customer: i64, number: &str) -> Result<Option<OwnedNum
 }
 
 /// Which of a customer's numbers numbers/list shows.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct HeldFilter {
     /// Also those only usable as a caller ID (`stype=callerid`).
     pub callerid: bool,
     /// Only those listed in the directory.
     pub directory: bool,
+    /// Only those starting with these digits.
+    pub prefix: Option<String>,
 }
 
 /// The condition of numbers/list.
-fn list_clause(customer: i64, filter: HeldFilter) -> (String, Vec<Bind>) {
+fn list_clause(customer: i64, filter: &HeldFilter) -> (String, Vec<Bind>) {
     let kinds = if filter.callerid { "" } else { " AND n.stype = 'number'" };
     let directory = if filter.directory { " AND r.directory = 1" } else { "" };
+    let mut binds = vec![Bind::Int(customer)];
+    let prefix = match &filter.prefix {
+        Some(prefix) => {
+            let (low, high) = super::numbers::prefix_range(prefix);
+            binds.extend([Bind::Text(low), Bind::Text(high)]);
+            " AND n.number >= $2 AND n.number < $3"
+        }
+        None => "",
+    };
     // `customer <> 0` lets the planner use the index of assigned numbers.
-    (format!(" WHERE n.customer = $1 AND n.customer <> 0{kinds}{directory}"), vec![Bind::Int(customer)])
+    (format!(" WHERE n.customer = $1 AND n.customer <> 0{kinds}{directory}{prefix}"), binds)
 }
 
-pub async fn count(db: &Db, customer: i64, filter: HeldFilter) -> Result<i64, StoreError> {
+pub async fn count(db: &Db, customer: i64, filter: &HeldFilter) -> Result<i64, StoreError> {
     let (clause, binds) = list_clause(customer, filter);
     let sql = format!("SELECT COUNT(*) FROM {JOINED}{clause}");
     Ok(on_read!(db, |pool| bind_all!(sqlx::query_scalar(&sql), &binds).fetch_one(pool).await)?)
 }
 
-/// Streams a customer's numbers in `sort` order (ties by number).
+/// Streams a customer's numbers in `sort` order (ties by number), only those
+/// past `after` in number order if given.
 pub async fn stream(
     db: &Db,
     customer: i64,
-    filter: HeldFilter,
+    filter: &HeldFilter,
     sort: NumberSort,
+    after: Option<&str>,
     window: &ListWindow,
     permit: tokio::sync::OwnedSemaphorePermit,
 ) -> Result<RowChunks, StoreError> {
-    let (clause, mut binds) = list_clause(customer, filter);
+    let (mut clause, mut binds) = list_clause(customer, filter);
+    // The call allows `after` with the number sort only, where it is a keyset.
+    if let Some(after) = after {
+        binds.push(Bind::Text(after.to_string()));
+        clause.push_str(" AND ");
+        clause.push_str(&super::numbers::after_condition("n.number", window.descending, binds.len()));
+    }
     let order = window.order();
     // An unrouted number sorts as its defaults: type hangup, no number.
     let keys = match sort {

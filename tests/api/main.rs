@@ -21,6 +21,7 @@ mod plans_roles_inventory;
 mod process;
 mod readme_flow;
 mod reliability;
+mod scale_lists;
 mod schema;
 mod security;
 mod tenancy;
