@@ -369,20 +369,20 @@ async fn create(ctx: Ctx, request: NewCode) -> CallResult {
     with_conflicts(&ctx, reply, record.customer, &record.code).await
 }
 
-/// The usual create on PostgreSQL (no object named, no maximum in the plan,
-/// neither validation nor an `Idempotency-Key`): one statement that is its
-/// own transaction. `None` when the call needs the whole transaction.
+/// The usual create (no object named, no maximum in the plan, neither
+/// validation nor an `Idempotency-Key`): one trip to the database, its own
+/// transaction. `None` when the call needs the whole transaction.
 async fn create_alone(ctx: &Ctx, request: &NewCode) -> Result<Option<Reply>, ApiError> {
     if !request.named.is_empty() || ctx.validation || ctx.claim.is_some() {
         return Ok(None);
     }
-    // The statement commits as it ends: a timeout waits for its outcome.
+    // The transaction commits as the trip ends: a timeout waits for its outcome.
     ctx.committing.store(true, std::sync::atomic::Ordering::SeqCst);
     let outcome = store::codes::insert_alone(&ctx.db, &request.record, &audit_entry(ctx)?).await;
     ctx.committing.store(false, std::sync::atomic::Ordering::SeqCst);
     match outcome? {
-        None | Some(PlanInsert::Limited) => Ok(None),
-        Some(other) => plan_answer(other).map(|()| Some(Reply::Done)),
+        PlanInsert::Limited => Ok(None),
+        other => plan_answer(other).map(|()| Some(Reply::Done)),
     }
 }
 

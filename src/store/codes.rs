@@ -95,6 +95,9 @@ static INSERT_WITHIN_PLAN_LITE: LazyLock<String> = LazyLock::new(|| {
         audit = audit.join(", "),
     )
 });
+/// [`INSERT_WITHIN_PLAN_LITE`] as a transaction of its own.
+static INSERT_ALONE_LITE: LazyLock<String> =
+    LazyLock::new(|| format!("BEGIN IMMEDIATE; {}; COMMIT", *INSERT_WITHIN_PLAN_LITE));
 static UPDATE: LazyLock<String> = LazyLock::new(|| {
     let sets: Vec<String> = FIELDS.iter().enumerate().skip(2).map(|(i, f)| format!("{f} = ${}", i + 1)).collect();
     format!("UPDATE codes SET {} WHERE customer = $1 AND code = $2", sets.join(", "))
@@ -186,14 +189,33 @@ pub async fn insert_within_plan(tx: &mut Tx, record: &CodeRecord, entry: &NewAud
     judge(found)
 }
 
-/// On PostgreSQL, [`insert_within_plan`] as a statement of its own, which is
-/// its own transaction: the whole create in one round trip and one commit.
-/// `None` on SQLite, whose three statements need a transaction around them.
-pub async fn insert_alone(db: &Db, record: &CodeRecord, entry: &NewAudit) -> Result<Option<PlanInsert>, StoreError> {
-    let Db::Postgres(pool) = db else { return Ok(None) };
-    let query = audit::bind_entry(bind_record(sqlx::query(&INSERT_WITHIN_PLAN_PG), record), entry);
-    let found = query.fetch_optional(pool).await.and_then(|row| row.map(|row| plan_outcome(&row)).transpose());
-    judge(found).map(Some)
+/// [`insert_within_plan`] as its own transaction, in one trip to the
+/// database: on PostgreSQL a single statement (one round trip, one commit);
+/// on SQLite its three statements between `BEGIN IMMEDIATE` and `COMMIT`,
+/// sent at once to the writer connection's thread. A statement that fails
+/// leaves SQLite's transaction open, so it is rolled back before the writer
+/// goes back to its pool.
+pub async fn insert_alone(db: &Db, record: &CodeRecord, entry: &NewAudit) -> Result<PlanInsert, StoreError> {
+    let found = match db {
+        Db::Postgres(pool) => {
+            let query = audit::bind_entry(bind_record(sqlx::query(&INSERT_WITHIN_PLAN_PG), record), entry);
+            query.fetch_optional(pool).await.and_then(|row| row.map(|row| plan_outcome(&row)).transpose())
+        }
+        Db::Sqlite(lite) => {
+            let mut writer = lite.write.acquire().await?;
+            let query = audit::bind_entry(bind_record(sqlx::query(&INSERT_ALONE_LITE), record), entry);
+            let found = query.fetch_all(&mut *writer).await.and_then(|rows| rows.last().map(plan_outcome).transpose());
+            if found.is_err() {
+                // "No transaction is active" when it failed before BEGIN or
+                // after COMMIT: nothing to undo then.
+                if let Err(err) = sqlx::query("ROLLBACK").execute(&mut *writer).await {
+                    tracing::debug!(%err, "nothing to roll back after a failed code create");
+                }
+            }
+            found
+        }
+    };
+    judge(found)
 }
 
 /// What the statement's answer (the plan's maximum, rows inserted) means.

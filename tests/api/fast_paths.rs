@@ -83,10 +83,12 @@ both_databases! {
         app.admin("codes/create", &[("code", "71"), ("dtype", "busy"), ("dnumber", "")]).await.expect("204");
         app.admin("codes/create", &[("code", "71"), ("dtype", "busy"), ("dnumber", "")]).await.expect_invalid(&["code"]);
         app.admin("codes/create", &[("code", "72"), ("customer", "999"), ("dtype", "busy"), ("dnumber", "")]).await.expect_invalid(&["customer"]);
+        // A failed create left nothing open: the next one goes in.
+        app.admin("codes/create", &[("code", "74"), ("dtype", "busy"), ("dnumber", "")]).await.expect("204");
         // One audit row per code that went in, whichever way it went.
         let audited = app.scalar_i64("SELECT COUNT(*) FROM audit WHERE call = 'codes/create'").await;
-        assert_eq!(audited, 3);
-        assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM codes").await, 3);
+        assert_eq!(audited, 4);
+        assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM codes").await, 4);
     }
 }
 
