@@ -41,3 +41,8 @@ bench_serve() {
   echo "the server on port $port did not become ready" >&2
   return 1
 }
+
+# Timing and summaries the benchmarks share.
+seconds() { date +%s.%N; }
+median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+spread() { sort -n | awk '{a[NR] = $1} END {printf "%s-%s", a[1], a[NR]}'; }

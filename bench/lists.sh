@@ -27,9 +27,6 @@ curl -sf "$api/numbers/system/create?$auth;start=2120000000;end=2120999999;class
 
 columns="number, class, ingroup, customer, region, alias, stype, batch, created, shortcut"
 rss_mb() { awk -v k="$1" '$1 == k":" {printf "%.0f\n", $2 / 1024}' "/proc/$server/status"; }
-seconds() { date +%s.%N; }
-median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
-spread() { sort -n | awk '{a[NR] = $1} END {printf "%s-%s", a[1], a[NR]}'; }
 
 baseline() {
   if [ "$backend" = postgres ]; then

@@ -31,8 +31,6 @@ seq "$start" "$end" | awk -v now="$now" '{print $1 "\t1\t1\t0\t0\t\tnumber\t1\t"
 
 peak_reset() { echo 5 >"/proc/$server/clear_refs"; }
 peak_mb() { awk '/VmHWM/ {printf "%.0f\n", $2 / 1024}' "/proc/$server/status"; }
-seconds() { date +%s.%N; }
-median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 
 if [ "$backend" = postgres ]; then
   psql -q -h 127.0.0.1 -U postgres -d "$pg_db" -c "CREATE TABLE copy_target (LIKE numbers INCLUDING ALL)"

@@ -25,7 +25,6 @@ source "$(dirname "$0")/lib.sh"
 pg_empty="${pg_db}_empty"
 trap 'bench_cleanup; psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $pg_empty WITH (FORCE)" 2>/dev/null || true' EXIT
 
-median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 ms() { awk '{printf "%.2f", $1 * 1000}'; }
 
 # call PORT CALL QUERY: the answer's body; fails unless its code is 200 or 204.
