@@ -138,3 +138,54 @@ async fn a_lost_listener_stops_the_cache_trusting_announcements() {
     }
     assert!(cache.is_empty(), "a changed privilege of the caller's role is announced");
 }
+
+both_databases! {
+    async fn hostile_search_text_is_only_ever_text(backend) {
+        let app = TestApp::spawn(backend).await;
+        inventory(&app).await;
+        // PostgreSQL's list is a COPY, whose filters are written in as literals.
+        for search in ["'", "\\'", "\\", "''; DROP TABLE numbers; --", "E'x", "$1", "%", "_", "日本", "\"", "'||'", "\t"] {
+            let answer = app.admin("numbers/system/list", &[("search", search)]).await;
+            answer.expect("200");
+            // No number holds any of these (a number is digits only).
+            assert_eq!(answer.data().as_array().map(Vec::len), Some(0), "{search:?}");
+        }
+        for control in ["3000\n", "\r", "\u{0}"] {
+            app.admin("numbers/system/list", &[("search", control)]).await.expect_invalid(&["search"]);
+        }
+        let answer = app.admin("numbers/system/list", &[("search", "0000"), ("limit", "3")]).await;
+        assert_eq!(numbers(answer.expect("200").data()), vec![3_000_000_000, 3_000_000_001, 3_000_000_002]);
+        assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM numbers").await, 4500);
+    }
+
+    async fn clients_that_hang_up_mid_list_leave_every_connection_whole(backend) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let app = TestApp::spawn_with(backend, |s| s.database.max_connections = 2).await;
+        inventory(&app).await;
+        // 15 MB of list: more than the sockets hold, so each is cut part-way.
+        let more = [("start", "3100000000"), ("end", "3100099999"), ("class", "1"), ("ingroup", "1")];
+        app.admin("numbers/system/create", &more).await.expect("200");
+        for _ in 0..6 {
+            let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+            let request = format!(
+                "GET /api/json/numbers/system/list?auth_username={ADMIN};auth_password={ADMIN_PASSWORD} HTTP/1.1\r\nHost: x\r\n\r\n"
+            );
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let mut first = [0u8; 512];
+            let _ = stream.read(&mut first).await.unwrap();
+            drop(stream);
+        }
+        // The abandoned lists give their slots back (until then a list is a
+        // retryable 503), and every connection of the pool answers whole lists.
+        for _ in 0..100 {
+            if app.admin("numbers/system/list", &[("limit", "1")]).await.code() == "200" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        for _ in 0..4 {
+            let all = app.admin("numbers/system/list", &[]).await.expect("200").data().clone();
+            assert_eq!(all.as_array().map(Vec::len), Some(104_500));
+        }
+    }
+}
