@@ -189,3 +189,34 @@ both_databases! {
         }
     }
 }
+
+both_databases! {
+    async fn a_customer_deleted_while_its_codes_are_created_keeps_none(backend) {
+        let app = TestApp::spawn(backend).await;
+        let plan = app.admin("plans/create", &[("name", "Open")]).await.expect("200").data()["id"].to_string();
+        for round in 0..30 {
+            let created = app.admin("customers/create", &[("name", "Racing"), ("email", "r@r.r"), ("plan", &plan)]).await;
+            let customer = created.expect("200").data()["id"].to_string();
+            let creates = (0..8).map(|i| {
+                let (app, customer, code) = (&app, customer.clone(), format!("{}{i}", 50 + round));
+                async move { app.admin("codes/create", &[("code", &code), ("customer", &customer), ("dtype", "busy"), ("dnumber", "")]).await }
+            });
+            let gone = [("id", customer.as_str())];
+            let delete = app.admin("customers/delete", &gone);
+            let (answers, deleted) = tokio::join!(futures_util::future::join_all(creates), delete);
+            for answer in &answers {
+                assert!(matches!(answer.code(), "204" | "400"), "round {round}: {}", answer.body);
+            }
+            let left = app.scalar_i64(&format!("SELECT COUNT(*) FROM codes WHERE customer = {customer}")).await;
+            match deleted.code() {
+                "204" => {
+                    assert_eq!(left, 0, "round {round}: a code outlived its customer");
+                    assert!(answers.iter().all(|a| a.code() == "400"), "round {round}: a create answered 204 for a deleted customer");
+                }
+                "400" => assert!(left > 0, "round {round}: the delete was refused for codes that are not there"),
+                other => panic!("round {round}: customers/delete answered {other}: {}", deleted.body),
+            }
+            assert_eq!(left, answers.iter().filter(|a| a.code() == "204").count() as i64, "round {round}");
+        }
+    }
+}
