@@ -54,7 +54,7 @@ async fn docs(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    let body = state.metrics.render(&state.auth.stats, &state.db);
+    let body = state.metrics.render(&state.auth.stats, &state.auth.cache, &state.db);
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 

@@ -13,7 +13,10 @@ use std::{
     },
 };
 
-use crate::{auth::AuthStats, store::Db};
+use crate::{
+    auth::{AuthStats, cache::CredentialCache},
+    store::Db,
+};
 
 /// Upper bounds of the latency buckets, in seconds (a million-number range
 /// takes seconds; a cached call, a millisecond or two).
@@ -48,7 +51,7 @@ impl Metrics {
         histogram.sum += seconds;
     }
 
-    pub fn render(&self, auth: &AuthStats, db: &Db) -> String {
+    pub fn render(&self, auth: &AuthStats, cache: &CredentialCache, db: &Db) -> String {
         let mut out = String::with_capacity(4096);
         let counter = |out: &mut String, name: &str, help: &str, value: u64| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
@@ -90,6 +93,16 @@ impl Metrics {
         );
         counter(&mut out, "switchyard_auth_cache_hits_total", "Credential cache hits.", load(&auth.cache_hits));
         counter(&mut out, "switchyard_auth_cache_misses_total", "Credential cache misses.", load(&auth.cache_misses));
+        let gauge = |out: &mut String, name: &str, help: &str, value: usize| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
+        };
+        gauge(&mut out, "switchyard_auth_cache_entries", "Logins the credential cache holds.", cache.len());
+        gauge(
+            &mut out,
+            "switchyard_auth_cache_announced",
+            "1 while this process hears PostgreSQL's announcements of changed logins and trusts its cache on them; 0 while every call reads its login.",
+            usize::from(cache.announced()),
+        );
         out.push_str("# HELP switchyard_db_connections Database pool connections, by pool and state.\n");
         out.push_str("# TYPE switchyard_db_connections gauge\n");
         let pools: Vec<(&str, u32, usize)> = match db {
