@@ -42,3 +42,15 @@ END $$;
 
 CREATE TRIGGER auth_windows_announce AFTER INSERT OR UPDATE ON auth_windows
     FOR EACH ROW EXECUTE FUNCTION switchyard_announce_probe();
+
+-- TRUNCATE fires no row triggers: it announces that every login may have changed.
+CREATE FUNCTION switchyard_announce_all() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('switchyard_logins', 'all:' || TG_TABLE_NAME);
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER people_truncate_announce AFTER TRUNCATE ON people
+    FOR EACH STATEMENT EXECUTE FUNCTION switchyard_announce_all();
+CREATE TRIGGER role_privileges_truncate_announce AFTER TRUNCATE ON role_privileges
+    FOR EACH STATEMENT EXECUTE FUNCTION switchyard_announce_all();

@@ -16,7 +16,7 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 
 use super::{Authenticator, cache::Changed};
-use crate::store::{self, Db, StoreError, announcements::LoginChanges};
+use crate::store::{self, Db, announcements::LoginChanges};
 
 /// How long a call waits to hear its own announcement before it stops
 /// trusting the cache rather than wait longer.
@@ -57,6 +57,7 @@ fn parse(payload: &str) -> Heard<'_> {
         ("person", Ok(id)) => Heard::Changed(Changed::Person(id)),
         ("role", Ok(id)) => Heard::Changed(Changed::Role(id)),
         ("probe", _) => Heard::Changed(Changed::Prober(rest.to_string())),
+        ("all", _) => Heard::Changed(Changed::Everyone),
         ("sync", _) => match rest.split_once(':').map(|(process, seq)| (process, seq.parse::<u64>())) {
             Some((process, Ok(seq))) => Heard::CaughtUp(process, seq),
             _ => Heard::Unknown,
@@ -124,20 +125,28 @@ impl Authenticator {
     /// After a call that changed logins has committed: waits until this
     /// process has heard every announcement made so far (they arrive in
     /// commit order), so that its next call cannot pass on a forgotten login.
-    pub async fn catch_up(&self, db: &Db) -> Result<(), StoreError> {
-        let Db::Postgres(pool) = db else { return Ok(()) };
+    /// Never fails: a marker that cannot be sent, or is not heard in time,
+    /// makes the process forget every cached login instead.
+    pub async fn catch_up(&self, db: &Db) {
+        let Db::Postgres(pool) = db else { return };
         if !self.cache.announced() {
             // Every call reads its login anyway.
-            return Ok(());
+            return;
         }
         let seq = self.announcements.sent.fetch_add(1, Ordering::SeqCst) + 1;
         let mut heard = self.announcements.heard.subscribe();
-        store::announcements::announce(pool, &format!("sync:{}:{seq}", self.announcements.process)).await?;
-        if tokio::time::timeout(CATCH_UP_WAIT, heard.wait_for(|heard| *heard >= seq)).await.is_err() {
-            tracing::warn!("did not hear this process's own announcement in time; forgetting every cached login");
+        let marker = format!("sync:{}:{seq}", self.announcements.process);
+        let caught_up = match store::announcements::announce(pool, &marker).await {
+            Ok(()) => tokio::time::timeout(CATCH_UP_WAIT, heard.wait_for(|heard| *heard >= seq)).await.is_ok(),
+            Err(err) => {
+                tracing::warn!(%err, "could not announce a catch-up marker");
+                false
+            }
+        };
+        if !caught_up {
+            tracing::warn!("did not hear this process's own announcement; forgetting every cached login");
             self.cache.forget(&Changed::Everyone);
         }
-        Ok(())
     }
 }
 
@@ -151,6 +160,7 @@ mod tests {
         assert_eq!(parse("role:3"), Heard::Changed(Changed::Role(3)));
         assert_eq!(parse("probe:a:b"), Heard::Changed(Changed::Prober("a:b".into())));
         assert_eq!(parse("sync:ab12:7"), Heard::CaughtUp("ab12", 7));
+        assert_eq!(parse("all:truncate"), Heard::Changed(Changed::Everyone));
         for unknown in ["", "person", "person:x", "role:", "sync:ab", "sync:ab:x", "other:1"] {
             assert_eq!(parse(unknown), Heard::Unknown, "{unknown}");
         }

@@ -158,6 +158,8 @@ impl Authenticator {
     /// window (and their address's) like a failed login.
     pub async fn record_probe(&self, db: &Db, prober: &str, client: IpAddr) -> Result<(), StoreError> {
         use store::throttle::WindowKind;
+        // This process forgets at once rather than when the announcement arrives.
+        self.cache.forget(&cache::Changed::Prober(prober.to_string()));
         let Db::Postgres(pool) = db else {
             self.throttle.record_probe(prober, client, self.clock.now());
             return Ok(());

@@ -382,8 +382,6 @@ async fn delete(ctx: Ctx, gone: CustomerGone) -> CallResult {
         return Err(ApiError::invalid(ID.name, "A person cannot delete their own customer or one above it."));
     }
     in_transaction_changing_logins(&ctx, async |tx| {
-        // First, before any row: writers of codes take the table before the rows they hold.
-        store::customers::hold_out_code_writers(tx).await?;
         store::customers::lock(tx, gone.id).await?.ok_or(ApiError::NotFound)?;
         // Customers before their groups, in the order writers take them
         // (a code's create holds its customer, then the groups it names).

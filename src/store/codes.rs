@@ -61,19 +61,14 @@ const PLAN_OF_CUSTOMER: &str = "FROM customers c LEFT JOIN plan_features f ON f.
 const UNLIMITED: &str = "(f.maximum IS NULL OR f.maximum = -1)";
 
 /// codes/create in one statement on PostgreSQL: the plan check, the insert
-/// and the audit row. It does not lock the customer's row, unlike other
-/// writers that name a customer: a lock from every create of one customer's
-/// codes at once made PostgreSQL share the row's lock among them all
-/// (a multixact written per create), a quarter of the statement's cost. A
-/// customer's delete instead locks the codes table against writers first
-/// (see `customers::hold_out_code_writers`), and a create waiting there
-/// reads the customers after the delete and finds its customer gone.
+/// and the audit row, holding the customer (`FOR KEY SHARE`) like every
+/// writer that names it.
 static INSERT_WITHIN_PLAN_PG: LazyLock<String> = LazyLock::new(|| {
     let n = FIELDS.len();
     let values: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
     let audit: Vec<String> = (n + 1..=n + 7).map(|i| format!("${i}")).collect();
     format!(
-        "WITH plan AS (SELECT f.maximum AS maximum {PLAN_OF_CUSTOMER}), \
+        "WITH plan AS (SELECT f.maximum AS maximum {PLAN_OF_CUSTOMER} FOR KEY SHARE OF c), \
          code AS (INSERT INTO codes ({columns}) SELECT {values} FROM plan f WHERE {UNLIMITED} RETURNING 1), \
          audit_row AS ({audit_insert} SELECT {audit} FROM code) \
          SELECT maximum, (SELECT COUNT(*) FROM code) FROM plan",

@@ -125,20 +125,6 @@ pub async fn lock(tx: &mut Tx, id: i64) -> Result<Option<CustomerRow>, StoreErro
     })
 }
 
-/// Before a customer's delete locks anything else: on PostgreSQL, waits for
-/// every transaction writing feature codes to end and holds new ones off
-/// until `tx` ends (`SHARE ROW EXCLUSIVE` on `codes`). Code creates do not
-/// hold their customer's row (see `codes::INSERT_WITHIN_PLAN_PG`); this is
-/// what keeps a code from being added to a customer as it is deleted. A
-/// create held off here reads the customers only after the delete, so it
-/// finds its customer gone. SQLite's single writer already runs them one at a time.
-pub async fn hold_out_code_writers(tx: &mut Tx) -> Result<(), StoreError> {
-    if let Tx::Postgres(pg) = tx {
-        sqlx::query("LOCK TABLE codes IN SHARE ROW EXCLUSIVE MODE").execute(&mut **pg).await?;
-    }
-    Ok(())
-}
-
 /// Writes `name`, `email` and `plan` of customer `row.id`.
 pub async fn update(tx: &mut Tx, row: &CustomerRow) -> Result<(), StoreError> {
     on_tx!(tx, |conn| sqlx::query("UPDATE customers SET name = $2, email = $3, plan = $4 WHERE id = $1")
