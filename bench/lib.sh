@@ -42,6 +42,23 @@ bench_serve() {
   return 1
 }
 
+# bench_serve_inventory PORT BACKEND: a server on a fresh database of the
+# run (PostgreSQL, or SQLite at $work/server.db) with the class and inbound
+# group every number import names; sets $url and $api.
+bench_serve_inventory() {
+  local port=$1 backend=$2
+  if [ "$backend" = postgres ]; then
+    bench_pg_create
+    url="$pg_url"
+  else
+    url="sqlite://$work/server.db"
+  fi
+  bench_serve "$port" "$url"
+  api="http://127.0.0.1:$port/api/json"
+  curl -sf "$api/classes/create?$auth;name=Geographic" >/dev/null
+  curl -sf "$api/ingroups/create?$auth;name=Main" >/dev/null
+}
+
 # Timing and summaries the benchmarks share.
 seconds() { date +%s.%N; }
 median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }

@@ -13,16 +13,7 @@ runs="${2:-3}"
 port=18186
 source "$(dirname "$0")/lib.sh"
 
-if [ "$backend" = postgres ]; then
-  bench_pg_create
-  url="$pg_url"
-else
-  url="sqlite://$work/server.db"
-fi
-bench_serve "$port" "$url"
-api="http://127.0.0.1:$port/api/json"
-curl -sf "$api/classes/create?$auth;name=Geographic" >/dev/null
-curl -sf "$api/ingroups/create?$auth;name=Main" >/dev/null
+bench_serve_inventory "$port" "$backend"
 curl -sf "$api/numbers/system/create?$auth;start=2120000000;end=2120999999;class=1;ingroup=1" | grep -q '"count":1000000'
 
 columns="number, class, ingroup, customer, region, alias, stype, batch, created, shortcut"

@@ -14,16 +14,7 @@ start=2120000000
 end=2120999999
 source "$(dirname "$0")/lib.sh"
 
-if [ "$backend" = postgres ]; then
-  bench_pg_create
-  url="$pg_url"
-else
-  url="sqlite://$work/server.db"
-fi
-bench_serve "$port" "$url"
-api="http://127.0.0.1:$port/api/json"
-curl -sf "$api/classes/create?$auth;name=Geographic" >/dev/null
-curl -sf "$api/ingroups/create?$auth;name=Main" >/dev/null
+bench_serve_inventory "$port" "$backend"
 
 # The same rows the call writes, for the baseline's bulk load.
 now=$(date +%s)

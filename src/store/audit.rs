@@ -29,8 +29,15 @@ pub struct NewAudit {
     pub object: Map<String, Value>,
 }
 
-pub const INSERT: &str =
-    "INSERT INTO audit (person, username, customer, client, call, object, created) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+/// The statement's head, for statements that take the values from a query
+/// of their own (see [`bind_entry`]).
+macro_rules! insert_into {
+    () => {
+        "INSERT INTO audit (person, username, customer, client, call, object, created)"
+    };
+}
+pub const INSERT_INTO: &str = insert_into!();
+pub const INSERT: &str = concat!(insert_into!(), " VALUES ($1, $2, $3, $4, $5, $6, $7)");
 
 /// Binds `entry` as the seven values of [`INSERT`], in its order, for a
 /// statement that writes the audit row itself (see `codes::insert_within_plan`).

@@ -7,6 +7,7 @@ use super::{
     audit::{self, NewAudit},
     is_unique_violation,
     owned_numbers::{RoutedBy, Saved},
+    placeholders,
     plans::Feature,
 };
 use crate::domain::CodeSort;
@@ -46,14 +47,16 @@ stored_record! {
 }
 
 static COLUMNS: LazyLock<String> = LazyLock::new(|| FIELDS.join(", "));
-static INSERT: LazyLock<String> = LazyLock::new(|| {
-    let values: Vec<String> = (1..=FIELDS.len()).map(|i| format!("${i}")).collect();
-    format!("INSERT INTO codes ({}) VALUES ({})", *COLUMNS, values.join(", "))
-});
+static INSERT: LazyLock<String> =
+    LazyLock::new(|| format!("INSERT INTO codes ({}) VALUES ({})", *COLUMNS, placeholders(1, FIELDS.len())));
 /// The customer's plan and its maximum for codes, joined as in
 /// `plans::allows_one_more`, for the statement that checks and inserts at once.
-const PLAN_OF_CUSTOMER: &str = "FROM customers c LEFT JOIN plan_features f ON f.plan = c.plan AND f.feature = 'codes' \
-     WHERE c.id = $1";
+static PLAN_OF_CUSTOMER: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "FROM customers c LEFT JOIN plan_features f ON f.plan = c.plan AND f.feature = '{}' WHERE c.id = $1",
+        Feature::Codes.key()
+    )
+});
 
 /// A maximum that sets no limit (no feature row, or -1): only then does the
 /// statement insert, because counting under a limit needs the customer's lock
@@ -65,17 +68,16 @@ const UNLIMITED: &str = "(f.maximum IS NULL OR f.maximum = -1)";
 /// writer that names it.
 static INSERT_WITHIN_PLAN_PG: LazyLock<String> = LazyLock::new(|| {
     let n = FIELDS.len();
-    let values: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
-    let audit: Vec<String> = (n + 1..=n + 7).map(|i| format!("${i}")).collect();
     format!(
-        "WITH plan AS (SELECT f.maximum AS maximum {PLAN_OF_CUSTOMER} FOR KEY SHARE OF c), \
+        "WITH plan AS (SELECT f.maximum AS maximum {plan} FOR KEY SHARE OF c), \
          code AS (INSERT INTO codes ({columns}) SELECT {values} FROM plan f WHERE {UNLIMITED} RETURNING 1), \
-         audit_row AS ({audit_insert} SELECT {audit} FROM code) \
+         audit_row AS ({audit_into} SELECT {audit} FROM code) \
          SELECT maximum, (SELECT COUNT(*) FROM code) FROM plan",
+        plan = *PLAN_OF_CUSTOMER,
         columns = *COLUMNS,
-        values = values.join(", "),
-        audit_insert = audit::INSERT.split(" VALUES").next().unwrap_or_default(),
-        audit = audit.join(", "),
+        values = placeholders(1, n),
+        audit_into = audit::INSERT_INTO,
+        audit = placeholders(n + 1, n + 7),
     )
 });
 
@@ -83,16 +85,15 @@ static INSERT_WITHIN_PLAN_PG: LazyLock<String> = LazyLock::new(|| {
 /// writer connection's thread); `changes()` carries whether the code went in.
 static INSERT_WITHIN_PLAN_LITE: LazyLock<String> = LazyLock::new(|| {
     let n = FIELDS.len();
-    let values: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
-    let audit: Vec<String> = (n + 1..=n + 7).map(|i| format!("${i}")).collect();
     format!(
-        "INSERT INTO codes ({columns}) SELECT {values} {PLAN_OF_CUSTOMER} AND {UNLIMITED}; \
-         {audit_insert} SELECT {audit} WHERE changes() = 1; \
-         SELECT f.maximum, changes() {PLAN_OF_CUSTOMER}",
+        "INSERT INTO codes ({columns}) SELECT {values} {plan} AND {UNLIMITED}; \
+         {audit_into} SELECT {audit} WHERE changes() = 1; \
+         SELECT f.maximum, changes() {plan}",
+        plan = *PLAN_OF_CUSTOMER,
         columns = *COLUMNS,
-        values = values.join(", "),
-        audit_insert = audit::INSERT.split(" VALUES").next().unwrap_or_default(),
-        audit = audit.join(", "),
+        values = placeholders(1, n),
+        audit_into = audit::INSERT_INTO,
+        audit = placeholders(n + 1, n + 7),
     )
 });
 /// [`INSERT_WITHIN_PLAN_LITE`] as a transaction of its own.
@@ -174,19 +175,10 @@ pub enum PlanInsert {
 /// no maximum for codes, the usual case: plan check, insert and audit row in
 /// one round trip. Otherwise writes nothing and says why.
 pub async fn insert_within_plan(tx: &mut Tx, record: &CodeRecord, entry: &NewAudit) -> Result<PlanInsert, StoreError> {
-    debug_assert_eq!(Feature::Codes.key(), "codes", "PLAN_OF_CUSTOMER names the feature");
-    let found = match tx {
-        Tx::Postgres(pg) => {
-            let query = audit::bind_entry(bind_record(sqlx::query(&INSERT_WITHIN_PLAN_PG), record), entry);
-            query.fetch_optional(&mut **pg).await.and_then(|row| row.map(|row| plan_outcome(&row)).transpose())
-        }
-        Tx::Sqlite(lite) => {
-            let query = audit::bind_entry(bind_record(sqlx::query(&INSERT_WITHIN_PLAN_LITE), record), entry);
-            // The rows of all three statements: only the last one answers any.
-            query.fetch_all(&mut **lite).await.and_then(|rows| rows.last().map(plan_outcome).transpose())
-        }
-    };
-    judge(found)
+    judge(match tx {
+        Tx::Postgres(pg) => within_plan_pg(&mut **pg, record, entry).await,
+        Tx::Sqlite(lite) => within_plan_lite(&mut **lite, &INSERT_WITHIN_PLAN_LITE, record, entry).await,
+    })
 }
 
 /// [`insert_within_plan`] as its own transaction, in one trip to the
@@ -196,15 +188,11 @@ pub async fn insert_within_plan(tx: &mut Tx, record: &CodeRecord, entry: &NewAud
 /// leaves SQLite's transaction open, so it is rolled back before the writer
 /// goes back to its pool.
 pub async fn insert_alone(db: &Db, record: &CodeRecord, entry: &NewAudit) -> Result<PlanInsert, StoreError> {
-    let found = match db {
-        Db::Postgres(pool) => {
-            let query = audit::bind_entry(bind_record(sqlx::query(&INSERT_WITHIN_PLAN_PG), record), entry);
-            query.fetch_optional(pool).await.and_then(|row| row.map(|row| plan_outcome(&row)).transpose())
-        }
+    judge(match db {
+        Db::Postgres(pool) => within_plan_pg(pool, record, entry).await,
         Db::Sqlite(lite) => {
             let mut writer = lite.write.acquire().await?;
-            let query = audit::bind_entry(bind_record(sqlx::query(&INSERT_ALONE_LITE), record), entry);
-            let found = query.fetch_all(&mut *writer).await.and_then(|rows| rows.last().map(plan_outcome).transpose());
+            let found = within_plan_lite(&mut *writer, &INSERT_ALONE_LITE, record, entry).await;
             if found.is_err() {
                 // "No transaction is active" when it failed before BEGIN or
                 // after COMMIT: nothing to undo then.
@@ -214,12 +202,30 @@ pub async fn insert_alone(db: &Db, record: &CodeRecord, entry: &NewAudit) -> Res
             }
             found
         }
-    };
-    judge(found)
+    })
+}
+
+/// (the plan's maximum, rows inserted), or no row when there is no such customer.
+type WithinPlan = Result<Option<(Option<i64>, i64)>, sqlx::Error>;
+
+async fn within_plan_pg<'e>(on: impl sqlx::PgExecutor<'e>, record: &CodeRecord, entry: &NewAudit) -> WithinPlan {
+    let query = audit::bind_entry(bind_record(sqlx::query(&INSERT_WITHIN_PLAN_PG), record), entry);
+    query.fetch_optional(on).await?.map(|row| plan_outcome(&row)).transpose()
+}
+
+/// `sql`'s statements on SQLite: only the last one answers a row.
+async fn within_plan_lite<'e>(
+    on: impl sqlx::SqliteExecutor<'e>,
+    sql: &str,
+    record: &CodeRecord,
+    entry: &NewAudit,
+) -> WithinPlan {
+    let rows = audit::bind_entry(bind_record(sqlx::query(sql), record), entry).fetch_all(on).await?;
+    rows.last().map(plan_outcome).transpose()
 }
 
 /// What the statement's answer (the plan's maximum, rows inserted) means.
-fn judge(found: Result<Option<(Option<i64>, i64)>, sqlx::Error>) -> Result<PlanInsert, StoreError> {
+fn judge(found: WithinPlan) -> Result<PlanInsert, StoreError> {
     match found {
         Err(err) if is_unique_violation(&err, "codes_pkey") => Ok(PlanInsert::Exists),
         Err(err) => Err(err.into()),

@@ -182,6 +182,11 @@ pub fn is_unique_violation(err: &sqlx::Error, constraint: &str) -> bool {
     }
 }
 
+/// `$from, ..., $to`: the placeholders of statements built from a column list.
+pub fn placeholders(from: usize, to: usize) -> String {
+    (from..=to).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
 pub fn now_epoch() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }

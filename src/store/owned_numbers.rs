@@ -112,13 +112,12 @@ static SELECT: LazyLock<String> = LazyLock::new(|| {
 
 /// Writes a number's customer-side fields, replacing any it had.
 static UPSERT: LazyLock<String> = LazyLock::new(|| {
-    let values: Vec<String> = (3..FIELDS.len() + 3).map(|i| format!("${i}")).collect();
     let sets: Vec<String> = FIELDS.iter().map(|f| format!("{f} = excluded.{f}")).collect();
     format!(
         "INSERT INTO number_routes (number, customer, {}) VALUES ($1, $2, {}) \
          ON CONFLICT (number) DO UPDATE SET customer = excluded.customer, {}",
         FIELDS.join(", "),
-        values.join(", "),
+        super::placeholders(3, FIELDS.len() + 2),
         sets.join(", ")
     )
 });
