@@ -50,7 +50,7 @@ async fn openapi_json(State(state): State<AppState>) -> Response {
 }
 
 async fn docs(State(state): State<AppState>) -> Response {
-    axum::response::Html(crate::openapi::html(&crate::openapi::document(&state.calls))).into_response()
+    axum::response::Html(crate::docs_page::html(&crate::openapi::document(&state.calls))).into_response()
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {

@@ -8,6 +8,7 @@ pub mod app;
 pub mod auth;
 pub mod base;
 pub mod calls;
+pub mod docs_page;
 pub mod domain;
 pub mod first_start;
 pub mod http;
