@@ -25,6 +25,18 @@ impl Params {
         self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
+    /// The same parameters with `key` set to `value`, in place if it was given.
+    pub fn with(mut self, key: &str, value: &str) -> Self {
+        match self.index.get(key) {
+            Some(&i) => self.entries[i].1 = value.to_string(),
+            None => {
+                self.index.insert(key.to_string(), self.entries.len());
+                self.entries.push((key.to_string(), value.to_string()));
+            }
+        }
+        self
+    }
+
     /// Parameters already checked to hold each key once (the wire parser makes sure).
     pub fn from_entries(entries: Vec<(String, String)>) -> Self {
         let index = entries.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect();

@@ -75,7 +75,7 @@ pub fn render_error(err: &ApiError, mode: HttpStatusMode) -> Response {
             envelope(status, code, &entries, None)
         }
         ApiError::UnknownCall => envelope(status, code, &[("", "The requested function does not exist.")], None),
-        ApiError::MethodNotAllowed => envelope(status, code, &[("", "Only GET and POST are allowed.")], None),
+        ApiError::MethodNotAllowed => envelope(status, code, &[("", "Only GET, HEAD and POST are allowed.")], None),
         ApiError::PayloadTooLarge => envelope(status, code, &[("", "The request body is too large.")], None),
         ApiError::Unauthorized { .. } => envelope(status, code, &[("", MSG_UNAUTHORIZED)], None),
         ApiError::RoleForbids => envelope(status, code, &[("", MSG_ROLE)], None),
@@ -92,7 +92,7 @@ pub fn render_error(err: &ApiError, mode: HttpStatusMode) -> Response {
     };
     match err {
         ApiError::MethodNotAllowed => {
-            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD, POST"));
         }
         ApiError::Unauthorized { retry_after: Some(secs) } => {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*secs));

@@ -1,9 +1,13 @@
 //! One parser for every way Enswitch clients send parameters: query strings and
 //! urlencoded bodies split on `;` or `&`, multipart text fields, and flat JSON
 //! objects. Stock parsers split only on `&`, decode lossily and keep the last of
-//! a duplicated key; the contract needs strict UTF-8 and refused duplicates.
+//! a duplicated key; the contract needs strict UTF-8, and a key given twice
+//! with different values refused (so that `a=1;a=2` cannot show one value to a
+//! proxy and another to Switchyard). A key repeated with the identical value is
+//! one parameter: clients that add credentials to the caller's map send them
+//! twice on a retry.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet, hash_map::Entry};
 
 use bytes::Bytes;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
@@ -21,8 +25,10 @@ pub enum BodyKind {
 }
 
 impl BodyKind {
+    /// A body without a `Content-Type` is read as a form: HTTP libraries send
+    /// a plain string body (`data="a=1;b=2"`) that way.
     pub fn from_content_type(content_type: Option<&str>) -> Self {
-        let Some(content_type) = content_type else { return Self::Unsupported };
+        let Some(content_type) = content_type else { return Self::UrlEncoded };
         let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
         match essence.as_str() {
             "application/x-www-form-urlencoded" => Self::UrlEncoded,
@@ -41,7 +47,8 @@ impl BodyKind {
 #[derive(Debug, Default)]
 pub struct ParamsBuilder {
     entries: Vec<(String, String)>,
-    seen: HashSet<String>,
+    /// Each key given so far, with its value (`None` for a JSON `null`).
+    seen: HashMap<String, Option<String>>,
     errors: Vec<FieldError>,
     /// Keys already at fault, so that recording a problem stays constant-time
     /// however many keys a client sends.
@@ -51,16 +58,23 @@ pub struct ParamsBuilder {
 impl ParamsBuilder {
     /// Records a key; `None` is a JSON `null`: present for duplicate detection, absent as a value.
     fn push(&mut self, key: String, value: Option<String>) {
-        if !self.seen.insert(key.clone()) {
-            self.error(&key, "This parameter was given more than once.");
-            return;
-        }
-        if let Some(value) = value {
-            if value.chars().any(is_forbidden_control) {
-                self.error(&key, "This parameter contains a control character.");
-                return;
+        match self.seen.entry(key) {
+            Entry::Occupied(first) if *first.get() == value => {}
+            Entry::Occupied(first) => {
+                let key = first.key().clone();
+                self.error(&key, "This parameter was given more than once, with different values.");
             }
-            self.entries.push((key, value));
+            Entry::Vacant(slot) => {
+                let key = slot.key().clone();
+                slot.insert(value.clone());
+                match value {
+                    Some(value) if value.chars().any(is_forbidden_control) => {
+                        self.error(&key, "This parameter contains a control character.")
+                    }
+                    Some(value) => self.entries.push((key, value)),
+                    None => {}
+                }
+            }
         }
     }
 
@@ -115,12 +129,8 @@ impl ParamsBuilder {
             match json_scalar(raw.get()) {
                 Ok(value) => self.push(key, value),
                 Err(message) => {
-                    // A key given twice is reported as a duplicate whatever its values.
-                    if !self.seen.insert(key.clone()) {
-                        self.error(&key, "This parameter was given more than once.");
-                    } else {
-                        self.error(&key, message);
-                    }
+                    self.seen.entry(key.clone()).or_insert(None);
+                    self.error(&key, message);
                 }
             }
         }
@@ -276,6 +286,17 @@ mod tests {
     }
 
     #[test]
+    fn a_key_repeated_with_its_own_value_is_one_parameter() {
+        let p = parse("auth_username=a;auth_password=p&auth_username=a&auth_password=p;x=1").unwrap();
+        assert_eq!(p.iter().collect::<Vec<_>>(), [("auth_username", "a"), ("auth_password", "p"), ("x", "1")]);
+        assert_eq!(keys(parse("a=1;a=1;a=2").unwrap_err()), ["a"]);
+        // Decoding comes first: the same value spelt two ways is the same value.
+        assert_eq!(parse("c=%2A72;c=*72").unwrap().get("c"), Some("*72"));
+        assert_eq!(parse("a=;a").unwrap().get("a"), Some(""));
+        assert_eq!(keys(parse("a=x;a=").unwrap_err()), ["a"]);
+    }
+
+    #[test]
     fn tab_is_allowed_but_not_other_controls() {
         assert_eq!(parse("a=x%09y").unwrap().get("a"), Some("x\ty"));
         assert_eq!(keys(parse("a=x%00y").unwrap_err()), ["a"]);
@@ -345,6 +366,6 @@ mod tests {
             BodyKind::Multipart("abc".into())
         );
         assert_eq!(BodyKind::from_content_type(Some("text/plain")), BodyKind::Unsupported);
-        assert_eq!(BodyKind::from_content_type(None), BodyKind::Unsupported);
+        assert_eq!(BodyKind::from_content_type(None), BodyKind::UrlEncoded);
     }
 }

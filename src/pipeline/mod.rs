@@ -117,7 +117,7 @@ async fn run(
     request: Request,
 ) -> (Response, Option<Caller>, Option<OwnedSemaphorePermit>) {
     let mode = state.settings.http_status;
-    if request.method() != Method::GET && request.method() != Method::POST {
+    if ![Method::GET, Method::HEAD, Method::POST].contains(request.method()) {
         return (render_error(&ApiError::MethodNotAllowed, mode), None, None);
     }
     // The body is read (bounded in size and time) before a call slot is
@@ -134,6 +134,14 @@ async fn run(
     };
     let Ok(permit) = state.in_flight.clone().try_acquire_owned() else {
         return (render_error(&ApiError::Overloaded, mode), None, None);
+    };
+    // HEAD is GET without a body (hyper leaves it out), and is never meant
+    // to change anything: a writing call only validates, and a list only
+    // counts rather than stream rows nobody reads.
+    let params = match params {
+        Ok(params) if parts.method == Method::HEAD && spec.writes() => Ok(params.with("validation", "1")),
+        Ok(params) if parts.method == Method::HEAD && spec.list => Ok(params.with("count", "1")),
+        other => other,
     };
     let (outcome, caller, ticket) = match params {
         Ok(params) => admit_and_call(state, spec, client, &parts, params).await,
