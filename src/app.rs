@@ -54,7 +54,8 @@ async fn docs(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    let body = state.metrics.render(&state.auth.stats, &state.auth.cache, &state.db);
+    let in_flight = state.settings.limits.max_in_flight.saturating_sub(state.in_flight.available_permits());
+    let body = state.metrics.render(&state.auth.stats, &state.auth.cache, &state.db, in_flight);
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 

@@ -15,6 +15,7 @@ pub mod http;
 pub mod metrics;
 pub mod openapi;
 pub mod pipeline;
+pub mod process_stats;
 pub mod settings;
 pub mod state;
 pub mod store;

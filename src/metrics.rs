@@ -1,8 +1,9 @@
-//! `/metrics` in the Prometheus text format: calls by name and envelope code,
-//! latency histograms by call, numbers added, feature codes created,
-//! authentication outcomes and database pool usage. A handful of counters and
-//! one histogram family are written out by hand rather than through a metrics
-//! framework.
+//! `/metrics` in the Prometheus text format: calls by name, envelope code and
+//! HTTP status, latency histograms by call, calls in flight, numbers added,
+//! feature codes created, authentication outcomes, database pool usage and
+//! waits, the build and the process's own resources. A handful of counters,
+//! gauges and two histogram families are written out by hand rather than
+//! through a metrics framework.
 
 use std::{
     collections::BTreeMap,
@@ -15,7 +16,8 @@ use std::{
 
 use crate::{
     auth::{AuthStats, cache::CredentialCache},
-    store::Db,
+    process_stats,
+    store::{Db, pool_wait},
 };
 
 /// Upper bounds of the latency buckets, in seconds (a million-number range
@@ -32,16 +34,17 @@ struct Histogram {
 
 #[derive(Default)]
 pub struct Metrics {
-    calls: Mutex<BTreeMap<(&'static str, u16), u64>>,
+    calls: Mutex<BTreeMap<(&'static str, u16, u16), u64>>,
     latency: Mutex<BTreeMap<&'static str, Histogram>>,
     pub numbers_added: AtomicU64,
     pub codes_created: AtomicU64,
 }
 
 impl Metrics {
-    /// Records one answered call (`call` is "(unknown)" for unknown paths).
-    pub fn observe(&self, call: &'static str, code: u16, seconds: f64) {
-        *self.calls.lock().expect("metrics lock").entry((call, code)).or_default() += 1;
+    /// Records one answered call (`call` is "(unknown)" for unknown paths):
+    /// its envelope code and the HTTP status it rode on.
+    pub fn observe(&self, call: &'static str, code: u16, status: u16, seconds: f64) {
+        *self.calls.lock().expect("metrics lock").entry((call, code, status)).or_default() += 1;
         let mut latency = self.latency.lock().expect("metrics lock");
         let histogram = latency.entry(call).or_default();
         if let Some(i) = BUCKETS.iter().position(|&bound| seconds <= bound) {
@@ -51,15 +54,26 @@ impl Metrics {
         histogram.sum += seconds;
     }
 
-    pub fn render(&self, auth: &AuthStats, cache: &CredentialCache, db: &Db) -> String {
+    /// The text exposition; `in_flight` is the calls running now.
+    pub fn render(&self, auth: &AuthStats, cache: &CredentialCache, db: &Db, in_flight: usize) -> String {
         let mut out = String::with_capacity(4096);
         let counter = |out: &mut String, name: &str, help: &str, value: u64| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
         };
-        out.push_str("# HELP switchyard_calls_total Calls answered, by call and envelope code.\n");
+        let _ = writeln!(
+            out,
+            "# HELP switchyard_build_info The running build: always 1, its facts in the labels.\n# TYPE switchyard_build_info gauge\n\
+             switchyard_build_info{{version=\"{}\",profile=\"{}\",database=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION"),
+            if cfg!(debug_assertions) { "debug" } else { "release" },
+            db.kind(),
+        );
+        out.push_str(
+            "# HELP switchyard_calls_total Calls answered, by call, envelope code and HTTP status (they differ: by default a 4xx envelope rides on HTTP 200).\n",
+        );
         out.push_str("# TYPE switchyard_calls_total counter\n");
-        for ((call, code), n) in self.calls.lock().expect("metrics lock").iter() {
-            let _ = writeln!(out, "switchyard_calls_total{{call=\"{call}\",code=\"{code}\"}} {n}");
+        for ((call, code, status), n) in self.calls.lock().expect("metrics lock").iter() {
+            let _ = writeln!(out, "switchyard_calls_total{{call=\"{call}\",code=\"{code}\",status=\"{status}\"}} {n}");
         }
         out.push_str("# HELP switchyard_call_duration_seconds Time to answer a call, by call.\n");
         out.push_str("# TYPE switchyard_call_duration_seconds histogram\n");
@@ -96,6 +110,7 @@ impl Metrics {
         let gauge = |out: &mut String, name: &str, help: &str, value: usize| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
         };
+        gauge(&mut out, "switchyard_calls_in_flight", "Calls being answered now.", in_flight);
         gauge(&mut out, "switchyard_auth_cache_entries", "Logins the credential cache holds.", cache.len());
         gauge(
             &mut out,
@@ -117,6 +132,52 @@ impl Metrics {
             let _ = writeln!(out, "switchyard_db_connections{{pool=\"{pool}\",state=\"busy\"}} {busy}");
             let _ = writeln!(out, "switchyard_db_connections{{pool=\"{pool}\",state=\"idle\"}} {idle}");
         }
+        render_pool_waits(&mut out);
+        render_process(&mut out);
         out
+    }
+}
+
+fn render_pool_waits(out: &mut String) {
+    let waits = pool_wait::waits();
+    out.push_str(
+        "# HELP switchyard_db_pool_wait_seconds Time spent waiting for a database connection where Switchyard takes one itself: write transactions, code creates, imports, lists and streams.\n",
+    );
+    out.push_str("# TYPE switchyard_db_pool_wait_seconds histogram\n");
+    for (bound, n) in pool_wait::BOUNDS.iter().zip(waits.cumulative) {
+        let _ = writeln!(out, "switchyard_db_pool_wait_seconds_bucket{{le=\"{bound}\"}} {n}");
+    }
+    let _ = writeln!(out, "switchyard_db_pool_wait_seconds_bucket{{le=\"+Inf\"}} {}", waits.count);
+    let _ = writeln!(out, "switchyard_db_pool_wait_seconds_sum {}", waits.sum_seconds);
+    let _ = writeln!(out, "switchyard_db_pool_wait_seconds_count {}", waits.count);
+}
+
+fn render_process(out: &mut String) {
+    let Some(stats) = process_stats::read() else { return };
+    let mut family = |name: &str, kind: &str, help: &str, value: String| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+    };
+    family(
+        "process_cpu_seconds_total",
+        "counter",
+        "User and system CPU time spent, in seconds.",
+        stats.cpu_seconds.to_string(),
+    );
+    family(
+        "process_resident_memory_bytes",
+        "gauge",
+        "Resident memory size in bytes.",
+        stats.resident_bytes.to_string(),
+    );
+    family("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.", stats.virtual_bytes.to_string());
+    family(
+        "process_start_time_seconds",
+        "gauge",
+        "Start time of the process since the Unix epoch, in seconds.",
+        stats.start_time_seconds.to_string(),
+    );
+    family("process_open_fds", "gauge", "Open file descriptors.", stats.open_fds.to_string());
+    if let Some(max) = stats.max_fds {
+        family("process_max_fds", "gauge", "The limit on open file descriptors.", max.to_string());
     }
 }

@@ -77,7 +77,7 @@ pub async fn api(
             // A failed send means the client hung up before its answer was ready.
             let hung_up = answer.send(response).is_err();
             let elapsed = started.elapsed();
-            state.metrics.observe(name, code, elapsed.as_secs_f64());
+            state.metrics.observe(name, code, status, elapsed.as_secs_f64());
             tracing::info!(
                 target: "switchyard::request",
                 call = name,

@@ -189,9 +189,9 @@ pub async fn insert_within_plan(tx: &mut Tx, record: &CodeRecord, entry: &NewAud
 /// goes back to its pool.
 pub async fn insert_alone(db: &Db, record: &CodeRecord, entry: &NewAudit) -> Result<PlanInsert, StoreError> {
     judge(match db {
-        Db::Postgres(pool) => within_plan_pg(pool, record, entry).await,
+        Db::Postgres(pool) => within_plan_pg(&mut *super::pool_wait::timed(pool.acquire()).await?, record, entry).await,
         Db::Sqlite(lite) => {
-            let mut writer = lite.write.acquire().await?;
+            let mut writer = super::pool_wait::timed(lite.write.acquire()).await?;
             let found = within_plan_lite(&mut *writer, &INSERT_ALONE_LITE, record, entry).await;
             if found.is_err() {
                 // "No transaction is active" when it failed before BEGIN or

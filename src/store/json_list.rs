@@ -54,7 +54,7 @@ pub async fn stream(
     match db {
         Db::Postgres(pool) => {
             let statement = copy_statement(&list)?;
-            let mut conn = pool.acquire().await?;
+            let mut conn = super::pool_wait::timed(pool.acquire()).await?;
             tokio::spawn(async move {
                 let _permit = permit;
                 let sent = copy_out(&mut conn, &statement, list.columns, &sender).await;
@@ -67,7 +67,7 @@ pub async fn stream(
             });
         }
         Db::Sqlite(lite) => {
-            let mut conn = lite.read.acquire().await?;
+            let mut conn = super::pool_wait::timed(lite.read.acquire()).await?;
             tokio::spawn(async move {
                 let _permit = permit;
                 let sent = sqlite_pages(&mut conn, &list, &sender).await;

@@ -87,6 +87,7 @@ pub mod numbers;
 pub mod owned_numbers;
 pub mod people;
 pub mod plans;
+pub mod pool_wait;
 pub mod references;
 pub mod roles;
 pub mod stream;
@@ -255,8 +256,8 @@ impl Db {
     /// writes fails with SQLITE_BUSY when another process wrote in between.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(match self {
-            Self::Sqlite(db) => Tx::Sqlite(db.write.begin_with("BEGIN IMMEDIATE").await?),
-            Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Self::Sqlite(db) => Tx::Sqlite(pool_wait::timed(db.write.begin_with("BEGIN IMMEDIATE")).await?),
+            Self::Postgres(pool) => Tx::Postgres(pool_wait::timed(pool.begin()).await?),
         })
     }
 

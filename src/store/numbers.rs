@@ -186,7 +186,7 @@ pub async fn existing(db: &Db, range: &NumberRange) -> Result<(i64, Vec<String>)
 pub async fn add(db: &Db, new: &NewNumbers) -> Result<Added, StoreError> {
     match db {
         Db::Postgres(pool) => {
-            let outcome = add_postgres(Exclusive(Some(pool.acquire().await?)), new).await;
+            let outcome = add_postgres(Exclusive(Some(super::pool_wait::timed(pool.acquire()).await?)), new).await;
             match outcome {
                 // Another call added part of the range between our check and our COPY:
                 // the key decided, and nothing of ours was written.

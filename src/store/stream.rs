@@ -89,8 +89,8 @@ where
         }};
     }
     match db {
-        Db::Sqlite(lite) => produce!(lite.read.acquire().await?),
-        Db::Postgres(pool) => produce!(pool.acquire().await?),
+        Db::Sqlite(lite) => produce!(super::pool_wait::timed(lite.read.acquire()).await?),
+        Db::Postgres(pool) => produce!(super::pool_wait::timed(pool.acquire()).await?),
     }
     Ok(receiver)
 }

@@ -11,6 +11,7 @@ mod fast_paths;
 mod faults;
 mod hostile;
 mod manage_attacks;
+mod metrics_exposition;
 mod number_life;
 mod number_life_attacks;
 mod numbers;

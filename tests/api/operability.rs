@@ -43,9 +43,9 @@ both_databases! {
         app.get("nope", "").await.expect("404");
         let (_, after) = text(&app, "/metrics").await;
         let moved = |series: &str| sample(&after, series) - sample(&before, series);
-        assert_eq!(moved("switchyard_calls_total{call=\"roles/list\",code=\"200\"}"), 2.0, "{after}");
-        assert_eq!(moved("switchyard_calls_total{call=\"roles/list\",code=\"401\"}"), 1.0);
-        assert_eq!(moved("switchyard_calls_total{call=\"(unknown)\",code=\"404\"}"), 1.0);
+        assert_eq!(moved("switchyard_calls_total{call=\"roles/list\",code=\"200\",status=\"200\"}"), 2.0, "{after}");
+        assert_eq!(moved("switchyard_calls_total{call=\"roles/list\",code=\"401\",status=\"200\"}"), 1.0);
+        assert_eq!(moved("switchyard_calls_total{call=\"(unknown)\",code=\"404\",status=\"404\"}"), 1.0);
         assert_eq!(moved("switchyard_call_duration_seconds_count{call=\"roles/list\"}"), 3.0);
         assert_eq!(moved("switchyard_call_duration_seconds_bucket{call=\"roles/list\",le=\"+Inf\"}"), 3.0);
         assert_eq!(moved("switchyard_codes_created_total"), 1.0, "validation creates nothing");
