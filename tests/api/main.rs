@@ -20,6 +20,7 @@ mod ownership;
 mod people_customers;
 mod plans_roles_inventory;
 mod process;
+mod python_client;
 mod readme_flow;
 mod reliability;
 mod scale_lists;

@@ -100,20 +100,3 @@ both_databases! {
         assert_eq!(in_flight, 0.0);
     }
 }
-
-/// A tool's path, or `None` with a visible notice when it is missing; under
-/// `CI=true` a missing tool fails the test instead.
-fn required_tool(name: &str, install: &str) -> Option<std::path::PathBuf> {
-    let found = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
-        .map(|dir| dir.join(name))
-        .find(|path| path.is_file());
-    if found.is_none() {
-        let required = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-        assert!(!required, "{name} is required for this test under CI=true ({install})");
-        use std::io::Write;
-        let _ = writeln!(std::io::stderr(), "*** {name} not installed: this test is SKIPPED ({install}) ***");
-    }
-    found
-}
