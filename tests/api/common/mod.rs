@@ -316,3 +316,24 @@ pub fn required_tool(name: &str, install: &str) -> Option<std::path::PathBuf> {
     }
     found
 }
+
+/// Repeats `attempt` while it still answers 200, for at most five seconds:
+/// on PostgreSQL a login changed outside a process (by `admin passwd`, another
+/// process or psql) reaches that process's credential cache when PostgreSQL
+/// delivers its announcement, normally at once but later on a loaded machine.
+/// The last answer is returned for the caller to judge.
+pub async fn once_announced<F, Fut>(mut attempt: F) -> Answer
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Answer>,
+{
+    let mut answer = attempt().await;
+    for _ in 0..200 {
+        if answer.code() != "200" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        answer = attempt().await;
+    }
+    answer
+}
