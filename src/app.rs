@@ -30,8 +30,9 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/openapi.json", get(openapi_json))
         .route("/api/docs", get(docs))
-        // The page that lets a reader try calls is the natural front door.
-        .route("/", get(|| async { axum::response::Redirect::to("/api/docs") }))
+        // The page that lets a reader try calls is the natural front door;
+        // other methods still get the envelope's 404, as any unknown path does.
+        .route("/", get(|| async { axum::response::Redirect::to("/api/docs") }).fallback(pipeline::api))
         .fallback(pipeline::api)
         // A bug must still answer with the envelope, not hyper's empty reply.
         .layer(CatchPanicLayer::custom(move |_: Box<dyn std::any::Any + Send>| {

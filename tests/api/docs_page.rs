@@ -73,6 +73,8 @@ async fn root_redirects_to_the_docs_page_which_keeps_credentials_out_of_links() 
     let response = client.get(format!("{}/", app.base)).send().await.unwrap();
     assert!(response.status().is_redirection(), "{}", response.status());
     assert_eq!(response.headers()["location"], "/api/docs");
+    let posted = crate::common::Answer::from(client.post(format!("{}/", app.base)).send().await.unwrap()).await;
+    assert_eq!((posted.status, posted.code()), (404, "404"), "only GET redirects: {}", posted.body);
 
     let response = app.client.get(format!("{}/api/docs", app.base)).send().await.unwrap();
     let policy = response.headers()["content-security-policy"].to_str().unwrap().to_string();
