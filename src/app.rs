@@ -30,6 +30,9 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/openapi.json", get(openapi_json))
         .route("/api/docs", get(docs))
+        // The page that lets a reader try calls is the natural front door;
+        // other methods still get the envelope's 404, as any unknown path does.
+        .route("/", get(|| async { axum::response::Redirect::to("/api/docs") }).fallback(pipeline::api))
         .fallback(pipeline::api)
         // A bug must still answer with the envelope, not hyper's empty reply.
         .layer(CatchPanicLayer::custom(move |_: Box<dyn std::any::Any + Send>| {
@@ -50,7 +53,17 @@ async fn openapi_json(State(state): State<AppState>) -> Response {
 }
 
 async fn docs(State(state): State<AppState>) -> Response {
-    axum::response::Html(crate::docs_page::html(&crate::openapi::document(&state.calls))).into_response()
+    use axum::http::header;
+    let page = crate::docs_page::html(&crate::openapi::document(&state.calls));
+    (
+        [
+            (header::CONTENT_SECURITY_POLICY, crate::docs_page::content_security_policy()),
+            (header::REFERRER_POLICY, "no-referrer".to_string()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+        ],
+        axum::response::Html(page),
+    )
+        .into_response()
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {

@@ -6,6 +6,7 @@ mod common;
 mod auth;
 mod claims_and_defaults;
 mod codes;
+mod docs_page;
 mod enswitch_behaviours;
 mod fast_paths;
 mod faults;
