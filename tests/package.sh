@@ -20,8 +20,11 @@ target="${CARGO_TARGET_DIR:-target}"
 # Left by an interrupted run of this script: safe to clear. Anything else is
 # an operator's real installation, which this test must not touch.
 marker=/var/lib/switchyard/.package-test
-if dpkg-query -W -f '${Status}' switchyard 2>/dev/null | grep -q 'installed'; then
-  [ -e "$marker" ] || fail "switchyard is installed on this machine; this test would replace it"
+if [ ! -e "$marker" ]; then
+  dpkg-query -W -f '${Status}' switchyard 2>/dev/null | grep -q 'installed' \
+    && fail "switchyard is installed on this machine; this test would replace it"
+  getent passwd switchyard >/dev/null && fail "a user switchyard exists on this machine; this test would delete it"
+  [ -e /var/lib/switchyard ] && fail "/var/lib/switchyard exists on this machine; this test would delete it"
 fi
 
 work="$(mktemp -d)"
