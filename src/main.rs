@@ -88,11 +88,12 @@ async fn serve(settings: Settings) -> Outcome {
     tracing::info!(database = %redact_url(&settings.database_url), "starting");
     let listen = settings.listen_addr();
     let state = switchyard::start(settings, AdminSeed::from_env()).await?;
+    let shutdown = shutdown_signal()?;
     let listener =
         tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     tracing::info!(address = %listener.local_addr()?, "listening");
     let db = state.db.clone();
-    let served = app::serve(listener, state, shutdown_signal()).await;
+    let served = app::serve(listener, state, shutdown).await;
     db.close().await;
     served?;
     tracing::info!("stopped");
@@ -146,21 +147,18 @@ async fn set_password(db: &Db, username: &str, password: String) -> Outcome {
     Ok(())
 }
 
-/// Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
+/// Ctrl-C or SIGTERM. The handlers are installed when this is called, not
+/// when the future is first polled: a signal that arrives as soon as
+/// "listening" is logged must stop the server gracefully, where the default
+/// action would kill it (its calls cut off, the write-ahead log left behind).
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
         }
-    };
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
+    })
 }
