@@ -38,6 +38,8 @@ enum Command {
     Serve,
     /// Run pending database migrations and exit.
     Migrate,
+    /// Copy a SQLite database consistently to PATH while servers run (PostgreSQL: use pg_dump).
+    Backup { path: PathBuf },
     /// Administer people from the command line.
     Admin {
         #[command(subcommand)]
@@ -67,6 +69,7 @@ fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve(settings).await,
             Command::Migrate => migrate(settings).await,
+            Command::Backup { path } => backup(settings, &path).await,
             Command::Admin { command: AdminCommand::Passwd { username } } => passwd(settings, &username).await,
         }
     });
@@ -85,20 +88,30 @@ async fn serve(settings: Settings) -> Outcome {
     tracing::info!(database = %redact_url(&settings.database_url), "starting");
     let listen = settings.listen_addr();
     let state = switchyard::start(settings, AdminSeed::from_env()).await?;
+    let shutdown = shutdown_signal()?;
     let listener =
         tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     tracing::info!(address = %listener.local_addr()?, "listening");
     let db = state.db.clone();
-    app::serve(listener, state, shutdown_signal()).await?;
+    let served = app::serve(listener, state, shutdown).await;
     db.close().await;
+    served?;
     tracing::info!("stopped");
     Ok(())
 }
 
 async fn migrate(settings: Settings) -> Outcome {
     let db = Db::connect(&settings).await?;
-    db.migrate().await?;
+    let migrated = db.migrate().await;
+    db.close().await;
+    migrated?;
     tracing::info!("migrations applied");
+    Ok(())
+}
+
+async fn backup(settings: Settings, path: &std::path::Path) -> Outcome {
+    store::backup::sqlite(&settings, path).await?;
+    tracing::info!(path = %path.display(), "backup written");
     Ok(())
 }
 
@@ -119,30 +132,33 @@ async fn passwd(settings: Settings, username: &str) -> Outcome {
     };
     check_password(&password).map_err(|why| format!("the password {why}"))?;
     let db = Db::connect(&settings).await?;
+    let changed = set_password(&db, username, password).await;
+    db.close().await;
+    changed
+}
+
+async fn set_password(db: &Db, username: &str, password: String) -> Outcome {
     db.migrate().await?;
     let hash = tokio::task::spawn_blocking(move || password::hash_blocking(&password)).await?;
-    if !store::auth::set_password_hash(&db, username, &hash).await? {
+    if !store::auth::set_password_hash(db, username, &hash).await? {
         return Err(format!("no person has the username {username}").into());
     }
     tracing::info!(%username, "password changed");
     Ok(())
 }
 
-/// Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
+/// Ctrl-C or SIGTERM. The handlers are installed when this is called, not
+/// when the future is first polled: a signal that arrives as soon as
+/// "listening" is logged must stop the server gracefully, where the default
+/// action would kill it (its calls cut off, the write-ahead log left behind).
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
         }
-    };
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
+    })
 }

@@ -75,6 +75,7 @@ macro_rules! stored_record {
 pub mod announcements;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod bootstrap;
 pub mod codes;
 pub mod customers;
@@ -274,10 +275,23 @@ impl Db {
         }
     }
 
+    /// Closes the pools. On SQLite it first moves the write-ahead log into the
+    /// database file and empties it, so that a stopped server, `migrate` or
+    /// `admin passwd` leaves all its data in the one `.db` file (a copy of that
+    /// file alone, or a look with another tool, sees everything).
     pub async fn close(&self) {
         match self {
             Self::Sqlite(db) => {
+                // Readers first: a reader's snapshot would keep the log from being emptied.
                 db.read.close().await;
+                let checkpoint =
+                    sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&db.write).await;
+                match checkpoint {
+                    // Another process still reading or writing: its own close checkpoints later.
+                    Ok((busy, _, _)) if busy != 0 => tracing::info!("the write-ahead log is in use by another process"),
+                    Ok(_) => {}
+                    Err(err) => tracing::warn!(%err, "cannot checkpoint the write-ahead log"),
+                }
                 db.write.close().await;
             }
             Self::Postgres(pool) => pool.close().await,

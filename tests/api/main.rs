@@ -4,6 +4,7 @@
 mod common;
 
 mod auth;
+mod backup;
 mod claims_and_defaults;
 mod codes;
 mod docs_page;

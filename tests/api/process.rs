@@ -300,3 +300,39 @@ async fn two_processes_on_one_postgres() {
     assert!(one.stop().0.success());
     assert!(two.stop().0.success());
 }
+
+/// The generated password is shown on standard error only when that is a
+/// terminal (`script` gives the process one); on a pipe, such as a log
+/// collector's, it is never written.
+#[test]
+fn the_generated_password_is_shown_on_a_terminal_only() {
+    for terminal in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("switchyard.db").display());
+        // An address in use: first start runs, then binding fails and the process exits.
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let listen = taken.local_addr().unwrap().to_string();
+        let serve = format!("{BIN} serve --listen {listen} --database-url {url}");
+        let mut command = if terminal {
+            let mut c = Command::new("script");
+            c.args(["-qec", &serve, "/dev/null"]);
+            c
+        } else {
+            let mut c = Command::new("sh");
+            c.args(["-c", &serve]);
+            c
+        };
+        let out = command
+            .current_dir(dir.path())
+            .env_remove("SWITCHYARD_ADMIN_PASSWORD")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(!out.status.success() && text.contains("cannot listen"), "{text}");
+        let password = std::fs::read_to_string(dir.path().join("switchyard-admin-password.txt")).unwrap();
+        let password = password.trim();
+        assert!(password.len() >= 20, "{password:?}");
+        assert_eq!(text.contains(password), terminal, "terminal: {terminal}, output: {text}");
+    }
+}
