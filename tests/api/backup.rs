@@ -4,7 +4,6 @@
 
 use std::{
     path::{Path, PathBuf},
-    process::Command,
     str::FromStr,
     sync::{
         Arc,
@@ -17,26 +16,6 @@ use sqlx::{ConnectOptions, Connection, SqliteConnection, sqlite::SqliteConnectOp
 use crate::common::*;
 
 const PASSWORD: &str = "given-Password-9";
-
-/// Runs the binary to its end: whether it succeeded, and what it printed.
-fn run(dir: &Path, args: &[&str], stdin: Option<&str>) -> (bool, String) {
-    use std::{io::Write, process::Stdio};
-    let mut child = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    if let Some(text) = stdin {
-        input.write_all(text.as_bytes()).unwrap();
-    }
-    drop(input);
-    let out = child.wait_with_output().unwrap();
-    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
-}
 
 fn db_file(db: &TestDb) -> PathBuf {
     db.dir.path().join("switchyard.db")
@@ -102,7 +81,9 @@ async fn a_backup_taken_while_codes_are_written_is_whole() {
     std::fs::create_dir(target.parent().unwrap()).unwrap();
     let (dir, url, to) = (db.dir.path().to_path_buf(), db.url.clone(), target.display().to_string());
     let (ok, out) =
-        tokio::task::spawn_blocking(move || run(&dir, &["backup", &to, "--database-url", &url], None)).await.unwrap();
+        tokio::task::spawn_blocking(move || run_binary(&["backup", &to, "--database-url", &url], &dir, None))
+            .await
+            .unwrap();
     assert!(ok, "{out}");
     create(server.clone(), "6001".into()).await;
     stop.store(true, Ordering::Relaxed);
@@ -126,7 +107,8 @@ async fn a_backup_taken_while_codes_are_written_is_whole() {
 
     // A second backup to the same path is refused and leaves the first intact.
     let before_len = std::fs::metadata(&target).unwrap().len();
-    let (ok, out) = run(db.dir.path(), &["backup", &target.display().to_string(), "--database-url", &db.url], None);
+    let (ok, out) =
+        run_binary(&["backup", &target.display().to_string(), "--database-url", &db.url], db.dir.path(), None);
     assert!(!ok && out.contains("already exists"), "{out}");
     assert_eq!(std::fs::metadata(&target).unwrap().len(), before_len);
     let mut copy = open(&target).await;
@@ -138,14 +120,14 @@ async fn a_backup_taken_while_codes_are_written_is_whole() {
 fn a_backup_names_what_is_wrong() {
     let dir = tempfile::tempdir().unwrap();
     let missing = format!("sqlite://{}", dir.path().join("missing.db").display());
-    let (ok, out) = run(dir.path(), &["backup", "copy.db", "--database-url", &missing], None);
+    let (ok, out) = run_binary(&["backup", "copy.db", "--database-url", &missing], dir.path(), None);
     assert!(!ok && out.contains("no SQLite database"), "{out}");
     assert!(!dir.path().join("missing.db").exists(), "the backup created the database it was to copy");
     assert!(!dir.path().join("copy.db").exists());
 
     // The URL is never connected to: the command says what to use instead.
     let (ok, out) =
-        run(dir.path(), &["backup", "copy.db", "--database-url", "postgres://nobody@127.0.0.1:1/none"], None);
+        run_binary(&["backup", "copy.db", "--database-url", "postgres://nobody@127.0.0.1:1/none"], dir.path(), None);
     assert!(!ok && out.contains("pg_dump"), "{out}");
     assert!(!dir.path().join("copy.db").exists());
 }
@@ -153,7 +135,7 @@ fn a_backup_names_what_is_wrong() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_database_file_alone_holds_everything_after_each_command() {
     let db = TestDb::new(Backend::Sqlite).await;
-    let (ok, out) = run(db.dir.path(), &["migrate", "--database-url", &db.url], None);
+    let (ok, out) = run_binary(&["migrate", "--database-url", &db.url], db.dir.path(), None);
     assert!(ok, "{out}");
     assert_log_emptied(&db, "migrate");
     let (_dir, mut copy) = open_main_file_alone(&db).await;
@@ -175,8 +157,11 @@ async fn the_database_file_alone_holds_everything_after_each_command() {
     assert_eq!(scalar_i64(&mut copy, "SELECT count(*) FROM codes WHERE code = '4321'").await, 1);
     let first_hash = scalar_text(&mut copy, "SELECT password_hash FROM people WHERE username = 'admin'").await;
 
-    let (ok, out) =
-        run(db.dir.path(), &["admin", "passwd", "admin", "--database-url", &db.url], Some("second-Password-2\n"));
+    let (ok, out) = run_binary(
+        &["admin", "passwd", "admin", "--database-url", &db.url],
+        db.dir.path(),
+        Some("second-Password-2\n"),
+    );
     assert!(ok, "{out}");
     assert_log_emptied(&db, "admin passwd");
     let (_dir, mut copy) = open_main_file_alone(&db).await;

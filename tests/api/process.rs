@@ -2,30 +2,12 @@
 //! `admin passwd`, SIGTERM, and what it writes to its log.
 
 use std::{
-    io::Write,
     os::unix::fs::PermissionsExt,
     process::{Command, Stdio},
     time::Duration,
 };
 
 use crate::{both_databases, common::*};
-
-fn run(args: &[&str], dir: &std::path::Path, stdin: Option<&str>) -> (bool, String) {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(input) = stdin {
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    }
-    let output = child.wait_with_output().unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    (output.status.success(), text)
-}
 
 both_databases! {
     async fn first_start_generates_a_password_file(backend) {
@@ -63,13 +45,13 @@ both_databases! {
         let db = TestDb::new(backend).await;
         let server = Server::start(&db, &[("SWITCHYARD_ADMIN_PASSWORD", "first-Password-1")]);
         server.get("roles/list", "auth_username=admin;auth_password=first-Password-1").await.expect("200");
-        let (ok, out) = run(&["admin", "passwd", "admin", "--database-url", &db.url], db.dir.path(), Some("second-Password-2\r\n"));
+        let (ok, out) = run_binary(&["admin", "passwd", "admin", "--database-url", &db.url], db.dir.path(), Some("second-Password-2\r\n"));
         assert!(ok, "{out}");
         once_announced(|| server.get("roles/list", "auth_username=admin;auth_password=first-Password-1")).await.expect("401");
         server.get("roles/list", "auth_username=admin;auth_password=second-Password-2").await.expect("200");
-        let (ok, out) = run(&["admin", "passwd", "nobody", "--database-url", &db.url], db.dir.path(), Some("third-Password-3\n"));
+        let (ok, out) = run_binary(&["admin", "passwd", "nobody", "--database-url", &db.url], db.dir.path(), Some("third-Password-3\n"));
         assert!(!ok && out.contains("nobody"), "{out}");
-        let (ok, out) = run(&["--database-url", &db.url, "admin", "passwd", "admin"], db.dir.path(), Some("short\n"));
+        let (ok, out) = run_binary(&["--database-url", &db.url, "admin", "passwd", "admin"], db.dir.path(), Some("short\n"));
         assert!(!ok && out.contains("8 to 128"), "{out}");
         assert!(server.stop().0.success());
     }
@@ -134,17 +116,17 @@ both_databases! {
 fn flags_before_or_after_the_subcommand() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("a.db").display());
-    let (ok, out) = run(&["--database-url", &url, "migrate"], dir.path(), None);
+    let (ok, out) = run_binary(&["--database-url", &url, "migrate"], dir.path(), None);
     assert!(ok, "{out}");
     let url = format!("sqlite://{}", dir.path().join("b.db").display());
-    let (ok, out) = run(&["migrate", "--database-url", &url], dir.path(), None);
+    let (ok, out) = run_binary(&["migrate", "--database-url", &url], dir.path(), None);
     assert!(ok, "{out}");
     assert!(dir.path().join("a.db").exists() && dir.path().join("b.db").exists());
 }
 
 #[test]
 fn version() {
-    let (ok, out) = run(&["--version"], std::path::Path::new("."), None);
+    let (ok, out) = run_binary(&["--version"], std::path::Path::new("."), None);
     assert!(ok);
     assert!(out.starts_with("switchyard "), "{out}");
 }
@@ -160,11 +142,11 @@ fn bad_settings_name_their_key() {
         ("listen = \"nowhere\"\n", "listen"),
     ] {
         std::fs::write(&config, content).unwrap();
-        let (ok, out) = run(&["--config", config.to_str().unwrap(), "migrate"], dir.path(), None);
+        let (ok, out) = run_binary(&["--config", config.to_str().unwrap(), "migrate"], dir.path(), None);
         assert!(!ok, "{content} was accepted");
         assert!(out.contains(key), "{content}: {out}");
     }
-    let (ok, out) = run(&["migrate", "--config", "/nonexistent/switchyard.toml"], dir.path(), None);
+    let (ok, out) = run_binary(&["migrate", "--config", "/nonexistent/switchyard.toml"], dir.path(), None);
     assert!(!ok && out.contains("switchyard.toml"), "{out}");
     let output = Command::new(BIN)
         .args(["migrate"])
@@ -289,7 +271,7 @@ async fn two_processes_on_one_postgres() {
     one.call(admin, "roles/list", &[]).await.expect("200");
     two.call(admin, "roles/list", &[]).await.expect("200");
     let (ok, out) =
-        run(&["admin", "passwd", ADMIN, "--database-url", &db.url], db.dir.path(), Some("changed-Password-7\n"));
+        run_binary(&["admin", "passwd", ADMIN, "--database-url", &db.url], db.dir.path(), Some("changed-Password-7\n"));
     assert!(ok, "{out}");
     // Each process meets the change when PostgreSQL delivers its announcement
     // (the README's one window): normally at once, later on a loaded machine.

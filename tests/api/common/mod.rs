@@ -10,7 +10,7 @@
 #![allow(dead_code)]
 
 mod server;
-pub use server::{BIN, Server, count_rows, serve_command};
+pub use server::{BIN, Server, count_rows, run_binary, serve_command};
 
 use std::{io::Write, net::SocketAddr, str::FromStr, sync::OnceLock, time::Duration};
 

@@ -3,7 +3,7 @@
 //! second process on the same database.
 
 use std::{
-    io::{BufRead, BufReader},
+    io::{BufRead, BufReader, Write},
     process::{Child, Command, Stdio},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
@@ -147,4 +147,23 @@ pub async fn count_rows(db: &TestDb, sql: &str) -> i64 {
     let n = switchyard::on_read!(&store, |pool| sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await.unwrap());
     store.close().await;
     n
+}
+
+/// Runs the binary to its end in `dir`, with `stdin` as its input: whether it
+/// succeeded, and everything it printed.
+pub fn run_binary(args: &[&str], dir: &std::path::Path, stdin: Option<&str>) -> (bool, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    }
+    let output = child.wait_with_output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
 }
