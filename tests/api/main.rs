@@ -14,6 +14,7 @@ mod manage_attacks;
 mod number_life;
 mod number_life_attacks;
 mod numbers;
+mod openapi_document;
 mod operability;
 mod ownership;
 mod people_customers;
