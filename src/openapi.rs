@@ -54,6 +54,15 @@ fn schema(param: &dyn ParamInfo) -> Value {
     if param.kind() == Kind::Text && param.required() && !param.empty_allowed() && schema.get("pattern").is_none() {
         schema["minLength"] = 1.into();
     }
+    // Sent empty, an optional integer or flag counts as not given (Enswitch's
+    // convention): the empty string is one of its values.
+    if param.kind() != Kind::Text && !param.required() {
+        schema["type"] = json!(["integer", "string"]);
+        schema["maxLength"] = 0.into();
+        if let Some(Value::Array(words)) = schema.get_mut("enum") {
+            words.push("".into());
+        }
+    }
     if let Some(default) = param.default_value() {
         // Sent empty, a text parameter with a default takes it (form posts send every field).
         if let (Kind::Text, Some(Value::Array(words))) = (param.kind(), schema.get_mut("enum"))
@@ -83,7 +92,8 @@ fn json_schema(param: &dyn ParamInfo) -> Value {
                 words.extend(flags.iter().map(|f| Value::from(*f == 1)));
             }
         }
-        Kind::Integer if schema.get("pattern").is_none() => schema["pattern"] = "^-?[0-9]+$".into(),
+        Kind::Integer if schema.get("pattern").is_none() && param.required() => schema["pattern"] = "^-?[0-9]+$".into(),
+        Kind::Integer if schema.get("pattern").is_none() => schema["pattern"] = "^(-?[0-9]+)?$".into(),
         _ => {}
     }
     if let Some(Value::Array(words)) = schema.get_mut("enum")
@@ -92,7 +102,13 @@ fn json_schema(param: &dyn ParamInfo) -> Value {
         words.push(Value::Null);
     }
     schema["type"] = types.into();
-    schema.as_object_mut().map(|s| s.remove("format"));
+    if let Some(object) = schema.as_object_mut() {
+        object.remove("format");
+        // A digit string may be sent for an integer: the pattern judges it.
+        if param.kind() != Kind::Text {
+            object.remove("maxLength");
+        }
+    }
     schema
 }
 

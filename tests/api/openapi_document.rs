@@ -157,12 +157,12 @@ async fn openapi_document_describes_answers_credentials_and_headers() {
     assert_eq!(param("play_message")["minimum"], 0);
     assert_eq!(param("play_message")["maximum"], 2);
     assert_eq!(param("sname_action")["enum"], json!(["", "replace", "prepend", "append"]));
-    assert_eq!(param("direct")["enum"], json!([0, 1]));
+    assert_eq!(param("direct")["enum"], json!([0, 1, ""]));
     let list = &doc["paths"]["/api/json/codes/list"]["get"]["parameters"];
     let list_param =
         |name: &str| list.as_array().unwrap().iter().find(|p| p["name"] == name).unwrap()["schema"].clone();
     assert_eq!(list_param("limit")["minimum"], 0);
-    assert_eq!(list_param("pages")["enum"], json!([0]));
+    assert_eq!(list_param("pages")["enum"], json!([0, ""]));
     assert_eq!(list_param("sort")["enum"], json!(["", "code", "destination", "dtype", "dnumber"]));
 
     // The dtype enum is exactly what the server accepts.
