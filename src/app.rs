@@ -48,8 +48,9 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn openapi_json(State(state): State<AppState>) -> Response {
-    axum::Json(crate::openapi::document(&state.calls)).into_response()
+async fn openapi_json(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok());
+    axum::Json(crate::openapi::document_for(&state.calls, host)).into_response()
 }
 
 async fn docs(State(state): State<AppState>) -> Response {

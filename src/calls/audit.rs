@@ -30,6 +30,7 @@ pub const CALLS: &[CallSpec] = &[CallSpec {
     access: Access::Requires { any_of: &[Privilege::System], writes: false },
     params: &[&PERSON, &CUSTOMER, &CALL, &SINCE, &UNTIL],
     list: true,
+    answer: super::Answer::Rows(super::answer::AUDIT),
     handler: handler!(Filter, list),
 }];
 

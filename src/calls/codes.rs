@@ -8,7 +8,7 @@ use super::{
     Access, CallResult, CallSpec, Ctx, Kind, Param, ParamInfo, Reader, Request, handler,
     owned_numbers::routed_message,
     param::{
-        Absent,
+        Absent, Chars, Shape,
         common::{CUSTOMER, DESCRIPTION},
         parse,
     },
@@ -16,8 +16,8 @@ use super::{
     routing::{
         self, DNUMBER_KEPT, DTYPE_KEPT, FAX_DETECT, FAX_DNUMBER, FAX_DTYPE, Itself, LANGUAGE, MAXIMUM_SECONDS,
         MUSIC_CLASS, Named, OWNER, PASSWORD, RECORDGROUP, RINGTONE, ROUTING, RouteView, SCREEN, SNAME, SNAME_ACTION,
-        check_destination, check_fax, check_references, hold_references, in_range, plan_allows, route_fields,
-        route_view, updated_destination,
+        check_destination, check_fax, check_references, hold_references, plan_allows, route_fields, route_view,
+        updated_destination,
     },
     write::{audit_entry, in_transaction, in_transaction_auditing},
 };
@@ -38,13 +38,15 @@ use crate::{
 };
 
 const CODE: Param<FeatureCode> =
-    Param::required("code", Kind::Text, "Feature code: 1 to 32 of 0-9 * #.", |v| parse::with(FeatureCode::parse(v)));
+    Param::required("code", Kind::Text, "Feature code: 1 to 32 of 0-9 * #.", |v| parse::with(FeatureCode::parse(v)))
+        .shaped(Shape::Chars { chars: Chars::Dialable, min: 1, max: 32 });
 const DTYPE: Param<DestinationType> = Param {
     name: "dtype",
     kind: Kind::Text,
     doc: "Destination type.",
     absent: Absent::RequiredMayBeEmpty,
     parse: |v| parse::with(DestinationType::call_type(v)),
+    shape: super::param::Shape::Any,
 };
 const DNUMBER: Param<String> = Param {
     name: "dnumber",
@@ -52,6 +54,7 @@ const DNUMBER: Param<String> = Param {
     doc: "Destination number, valid for the destination type.",
     absent: Absent::RequiredMayBeEmpty,
     parse: parse::text,
+    shape: super::param::Shape::Any,
 };
 const DIRECT: Param<bool> = Param::with_default(
     "direct",
@@ -67,8 +70,9 @@ const PLAY_MESSAGE: Param<i64> = Param::with_default(
     Kind::Integer,
     0,
     "1 to play message to callers, 2 to play without answering, 0 not to play.",
-    |v| in_range(v, 0..=2, "This must be 0, 1 or 2."),
-);
+    parse::integer,
+)
+.shaped(Shape::Range { min: 0, max: 2 });
 const SHARED: Param<bool> = Param::with_default(
     "shared",
     Kind::Flag,
@@ -103,6 +107,7 @@ const SORT: Param<CodeSort> = Param {
     doc: "Sort by code, destination (type, then number) or dnumber.",
     absent: Absent::Value(CodeSort::Code),
     parse: |v| parse::with(CodeSort::parse(v)),
+    shape: super::param::Shape::Any,
 };
 
 // Every field after the code, its destination and its customer, in the
@@ -151,6 +156,7 @@ pub const CALLS: &[CallSpec] = &[
         access: Access::Requires { any_of: EDITORS, writes: true },
         params: CREATE_PARAMS,
         list: false,
+        answer: super::Answer::Nothing,
         handler: handler!(NewCode, create),
     },
     CallSpec {
@@ -159,6 +165,7 @@ pub const CALLS: &[CallSpec] = &[
         access: READ,
         params: &[&CODE, &CUSTOMER],
         list: false,
+        answer: super::Answer::Object(super::answer::CODE),
         handler: handler!(CodeKey, get),
     },
     CallSpec {
@@ -167,6 +174,7 @@ pub const CALLS: &[CallSpec] = &[
         access: READ,
         params: &[&CUSTOMER, &PAGES, &SORT],
         list: true,
+        answer: super::Answer::Rows(super::answer::CODE),
         handler: handler!(ListCodes, list),
     },
     CallSpec {
@@ -175,6 +183,7 @@ pub const CALLS: &[CallSpec] = &[
         access: Access::Requires { any_of: EDITORS, writes: false },
         params: &[&CUSTOMER],
         list: false,
+        answer: super::Answer::Array(super::answer::CODE_CONFLICT),
         handler: handler!(InCustomer, conflicts),
     },
     CallSpec {
@@ -186,6 +195,7 @@ pub const CALLS: &[CallSpec] = &[
         },
         params: UPDATE_PARAMS,
         list: false,
+        answer: super::Answer::Nothing,
         handler: handler!(CodeChange, update),
     },
     CallSpec {
@@ -194,6 +204,7 @@ pub const CALLS: &[CallSpec] = &[
         access: Access::Requires { any_of: EDITORS, writes: true },
         params: &[&CODE, &CUSTOMER],
         list: false,
+        answer: super::Answer::Nothing,
         handler: handler!(CodeKey, delete),
     },
 ];

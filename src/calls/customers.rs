@@ -84,6 +84,7 @@ pub const CALLS: &[CallSpec] = &[
         access: COMMERCE_WRITES,
         params: &[&NAME, &EMAIL, &PLAN, &PARENT],
         list: false,
+        answer: super::Answer::Id,
         handler: handler!(CustomerNew, create),
     },
     CallSpec {
@@ -92,6 +93,7 @@ pub const CALLS: &[CallSpec] = &[
         access: READ,
         params: &[&ID],
         list: false,
+        answer: super::Answer::Object(super::answer::CUSTOMER),
         handler: handler!(CustomerId, get),
     },
     CallSpec {
@@ -100,6 +102,7 @@ pub const CALLS: &[CallSpec] = &[
         access: READ,
         params: &[&CHILDREN_OF],
         list: true,
+        answer: super::Answer::Rows(super::answer::CUSTOMER),
         handler: handler!(Children, list),
     },
     CallSpec {
@@ -108,6 +111,7 @@ pub const CALLS: &[CallSpec] = &[
         access: COMMERCE_WRITES,
         params: &[&ID, &NEW_NAME, &NEW_EMAIL, &NEW_PLAN],
         list: false,
+        answer: super::Answer::Nothing,
         handler: handler!(CustomerChange, update),
     },
     CallSpec {
@@ -116,6 +120,7 @@ pub const CALLS: &[CallSpec] = &[
         access: Access::Requires { any_of: &[Privilege::System], writes: true },
         params: &[&ID, &MOVE_PARENT, &MOVE_PLAN],
         list: false,
+        answer: super::Answer::Nothing,
         handler: handler!(CustomerMove, move_customer),
     },
     CallSpec {
@@ -124,6 +129,7 @@ pub const CALLS: &[CallSpec] = &[
         access: COMMERCE_WRITES,
         params: &[&ID, &RECURSIVE],
         list: false,
+        answer: super::Answer::NothingOr(super::answer::CUSTOMERS_DELETED),
         handler: handler!(CustomerGone, delete),
     },
 ];

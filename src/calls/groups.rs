@@ -38,6 +38,7 @@ pub const CALLS: &[CallSpec] = &[
         access: CREATE,
         params: &[&NAME, &CUSTOMER, &DESCRIPTION, &SHARED],
         list: false,
+        answer: super::Answer::Id,
         handler: handler!(GroupNew<true>, |ctx, new| create(ctx, new, &MUSIC)),
     },
     CallSpec {
@@ -46,6 +47,7 @@ pub const CALLS: &[CallSpec] = &[
         access: LIST,
         params: &[&CUSTOMER],
         list: true,
+        answer: super::Answer::Rows(super::answer::GROUP),
         handler: handler!(InCustomer, |ctx, customer| list(ctx, customer, &MUSIC)),
     },
     CallSpec {
@@ -54,6 +56,7 @@ pub const CALLS: &[CallSpec] = &[
         access: LIST,
         params: &[&ID, &CUSTOMER],
         list: false,
+        answer: super::Answer::Object(super::answer::GROUP),
         handler: handler!(GroupRef, |ctx, r| get(ctx, r, &MUSIC)),
     },
     CallSpec {
@@ -62,6 +65,7 @@ pub const CALLS: &[CallSpec] = &[
         access: CREATE,
         params: &[&ID, &CUSTOMER, &NEW_NAME, &NEW_DESCRIPTION, &NEW_SHARED],
         list: false,
+        answer: super::Answer::Nothing,
         handler: handler!(GroupChange<true>, |ctx, change| update(ctx, change, &MUSIC)),
     },
     CallSpec {
@@ -70,6 +74,7 @@ pub const CALLS: &[CallSpec] = &[
         access: CREATE,
         params: &[&ID, &CUSTOMER],
         list: false,
+        answer: super::Answer::Nothing,
         handler: handler!(GroupRef, |ctx, r| delete(ctx, r, &MUSIC)),
     },
     CallSpec {
@@ -78,6 +83,7 @@ pub const CALLS: &[CallSpec] = &[
         access: CREATE,
         params: &[&NAME, &CUSTOMER, &DESCRIPTION],
         list: false,
+        answer: super::Answer::Id,
         handler: handler!(GroupNew<false>, |ctx, new| create(ctx, new, &RECORD_GROUPS)),
     },
     CallSpec {
@@ -86,6 +92,7 @@ pub const CALLS: &[CallSpec] = &[
         access: LIST,
         params: &[&CUSTOMER],
         list: true,
+        answer: super::Answer::Rows(super::answer::GROUP),
         handler: handler!(InCustomer, |ctx, customer| list(ctx, customer, &RECORD_GROUPS)),
     },
     CallSpec {
@@ -94,6 +101,7 @@ pub const CALLS: &[CallSpec] = &[
         access: LIST,
         params: &[&ID, &CUSTOMER],
         list: false,
+        answer: super::Answer::Object(super::answer::GROUP),
         handler: handler!(GroupRef, |ctx, r| get(ctx, r, &RECORD_GROUPS)),
     },
     CallSpec {
@@ -102,6 +110,7 @@ pub const CALLS: &[CallSpec] = &[
         access: CREATE,
         params: &[&ID, &CUSTOMER, &NEW_NAME, &NEW_DESCRIPTION],
         list: false,
+        answer: super::Answer::Nothing,
         handler: handler!(GroupChange<false>, |ctx, change| update(ctx, change, &RECORD_GROUPS)),
     },
     CallSpec {
@@ -110,6 +119,7 @@ pub const CALLS: &[CallSpec] = &[
         access: CREATE,
         params: &[&ID, &CUSTOMER],
         list: false,
+        answer: super::Answer::Nothing,
         handler: handler!(GroupRef, |ctx, r| delete(ctx, r, &RECORD_GROUPS)),
     },
     CallSpec {
@@ -118,6 +128,7 @@ pub const CALLS: &[CallSpec] = &[
         access: CREATE,
         params: &[&NAME, &CUSTOMER, &DESCRIPTION, &SHARED],
         list: false,
+        answer: super::Answer::Id,
         handler: handler!(GroupNew<true>, |ctx, new| create(ctx, new, &TIME_GROUPS)),
     },
     CallSpec {
@@ -126,6 +137,7 @@ pub const CALLS: &[CallSpec] = &[
         access: LIST,
         params: &[&CUSTOMER],
         list: true,
+        answer: super::Answer::Rows(super::answer::GROUP),
         handler: handler!(InCustomer, |ctx, customer| list(ctx, customer, &TIME_GROUPS)),
     },
     CallSpec {
@@ -134,6 +146,7 @@ pub const CALLS: &[CallSpec] = &[
         access: LIST,
         params: &[&ID, &CUSTOMER],
         list: false,
+        answer: super::Answer::Object(super::answer::GROUP),
         handler: handler!(GroupRef, |ctx, r| get(ctx, r, &TIME_GROUPS)),
     },
     CallSpec {
@@ -142,6 +155,7 @@ pub const CALLS: &[CallSpec] = &[
         access: CREATE,
         params: &[&ID, &CUSTOMER, &NEW_NAME, &NEW_DESCRIPTION, &NEW_SHARED],
         list: false,
+        answer: super::Answer::Nothing,
         handler: handler!(GroupChange<true>, |ctx, change| update(ctx, change, &TIME_GROUPS)),
     },
     CallSpec {
@@ -150,6 +164,7 @@ pub const CALLS: &[CallSpec] = &[
         access: CREATE,
         params: &[&ID, &CUSTOMER],
         list: false,
+        answer: super::Answer::Nothing,
         handler: handler!(GroupRef, |ctx, r| delete(ctx, r, &TIME_GROUPS)),
     },
 ];

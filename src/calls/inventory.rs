@@ -1,6 +1,7 @@
 //! Number classes, inbound groups and regions: system-wide objects that
 //! numbers refer to. One implementation serves the three.
 
+use super::param::Shape;
 use super::{
     Access, CallResult, CallSpec, Ctx, Kind, Param, Reader, Request, handler,
     param::{
@@ -22,13 +23,6 @@ use crate::{
 const CREATE: Access = Access::Requires { any_of: &[Privilege::System], writes: true };
 const LIST: Access = Access::Requires { any_of: &[Privilege::System], writes: false };
 
-fn rank(v: &str) -> Result<i64, Message> {
-    match parse::integer(v)? {
-        n if (1..=10).contains(&n) => Ok(n),
-        _ => Err("This must be 1 to 10.".into()),
-    }
-}
-
 fn ingroup_code(v: &str) -> Result<String, Message> {
     if v.is_empty() || is_digits(v, 32) {
         Ok(v.to_string())
@@ -37,7 +31,7 @@ fn ingroup_code(v: &str) -> Result<String, Message> {
     }
 }
 
-const RANK: Param<i64> = Param::with_default("rank", Kind::Integer, 1, "Rank, 1 to 10.", rank);
+const RANK: Param<i64> = Param::with_default("rank", Kind::Integer, 1, "Rank, 1 to 10.", parse::integer).shaped(RANKS);
 const SETUP: Param<Money> = Param::with_default(
     "setup",
     Kind::Text,
@@ -57,7 +51,8 @@ const INGROUP_CODE: Param<String> =
 
 // An update's fields: absent keeps; an empty rank is the default, 1.
 const ID: Param<i64> = common::id("ID of the object.");
-const NEW_RANK: Param<i64> = Param::kept("rank", Kind::Integer, 1, "Rank, 1 to 10.", rank);
+const NEW_RANK: Param<i64> = Param::kept("rank", Kind::Integer, 1, "Rank, 1 to 10.", parse::integer).shaped(RANKS);
+const RANKS: Shape = Shape::Range { min: 1, max: 10 };
 const NEW_SETUP: Param<Money> = Param::kept(
     "setup",
     Kind::Text,
@@ -82,6 +77,7 @@ pub const CALLS: &[CallSpec] = &[
         access: CREATE,
         params: &[&NAME, &DESCRIPTION, &RANK, &SETUP, &MONTHLY],
         list: false,
+        answer: super::Answer::Id,
         handler: handler!(InventoryNew<CLASS>, |ctx, new| create(ctx, new, &CLASSES)),
     },
     CallSpec {
@@ -90,6 +86,7 @@ pub const CALLS: &[CallSpec] = &[
         access: LIST,
         params: &[],
         list: true,
+        answer: super::Answer::Rows(super::answer::INVENTORY),
         handler: handler!((), |ctx, ()| list(ctx, &CLASSES)),
     },
     CallSpec {
@@ -98,6 +95,7 @@ pub const CALLS: &[CallSpec] = &[
         access: LIST,
         params: &[&ID],
         list: false,
+        answer: super::Answer::Object(super::answer::INVENTORY),
         handler: handler!(InventoryRef, |ctx, r| get(ctx, r, &CLASSES)),
     },
     CallSpec {
@@ -106,6 +104,7 @@ pub const CALLS: &[CallSpec] = &[
         access: CREATE,
         params: &[&ID, &NEW_NAME, &NEW_DESCRIPTION, &NEW_RANK, &NEW_SETUP, &NEW_MONTHLY],
         list: false,
+        answer: super::Answer::Nothing,
         handler: handler!(InventoryChange<CLASS>, |ctx, change| update(ctx, change, &CLASSES)),
     },
     CallSpec {
@@ -114,6 +113,7 @@ pub const CALLS: &[CallSpec] = &[
         access: CREATE,
         params: &[&ID],
         list: false,
+        answer: super::Answer::Nothing,
         handler: handler!(InventoryRef, |ctx, r| delete(ctx, r, &CLASSES)),
     },
     CallSpec {
@@ -122,6 +122,7 @@ pub const CALLS: &[CallSpec] = &[
         access: CREATE,
         params: &[&NAME, &DESCRIPTION, &INGROUP_CODE],
         list: false,
+        answer: super::Answer::Id,
         handler: handler!(InventoryNew<INGROUP>, |ctx, new| create(ctx, new, &INGROUPS)),
     },
     CallSpec {
@@ -130,6 +131,7 @@ pub const CALLS: &[CallSpec] = &[
         access: LIST,
         params: &[],
         list: true,
+        answer: super::Answer::Rows(super::answer::INVENTORY),
         handler: handler!((), |ctx, ()| list(ctx, &INGROUPS)),
     },
     CallSpec {
@@ -138,6 +140,7 @@ pub const CALLS: &[CallSpec] = &[
         access: LIST,
         params: &[&ID],
         list: false,
+        answer: super::Answer::Object(super::answer::INVENTORY),
         handler: handler!(InventoryRef, |ctx, r| get(ctx, r, &INGROUPS)),
     },
     CallSpec {
@@ -146,6 +149,7 @@ pub const CALLS: &[CallSpec] = &[
         access: CREATE,
         params: &[&ID, &NEW_NAME, &NEW_DESCRIPTION, &NEW_INGROUP_CODE],
         list: false,
+        answer: super::Answer::Nothing,
         handler: handler!(InventoryChange<INGROUP>, |ctx, change| update(ctx, change, &INGROUPS)),
     },
     CallSpec {
@@ -154,6 +158,7 @@ pub const CALLS: &[CallSpec] = &[
         access: CREATE,
         params: &[&ID],
         list: false,
+        answer: super::Answer::Nothing,
         handler: handler!(InventoryRef, |ctx, r| delete(ctx, r, &INGROUPS)),
     },
     CallSpec {
@@ -162,6 +167,7 @@ pub const CALLS: &[CallSpec] = &[
         access: CREATE,
         params: &[&NAME, &DESCRIPTION],
         list: false,
+        answer: super::Answer::Id,
         handler: handler!(InventoryNew<REGION>, |ctx, new| create(ctx, new, &REGIONS)),
     },
     CallSpec {
@@ -170,6 +176,7 @@ pub const CALLS: &[CallSpec] = &[
         access: LIST,
         params: &[],
         list: true,
+        answer: super::Answer::Rows(super::answer::INVENTORY),
         handler: handler!((), |ctx, ()| list(ctx, &REGIONS)),
     },
     CallSpec {
@@ -178,6 +185,7 @@ pub const CALLS: &[CallSpec] = &[
         access: LIST,
         params: &[&ID],
         list: false,
+        answer: super::Answer::Object(super::answer::INVENTORY),
         handler: handler!(InventoryRef, |ctx, r| get(ctx, r, &REGIONS)),
     },
     CallSpec {
@@ -186,6 +194,7 @@ pub const CALLS: &[CallSpec] = &[
         access: CREATE,
         params: &[&ID, &NEW_NAME, &NEW_DESCRIPTION],
         list: false,
+        answer: super::Answer::Nothing,
         handler: handler!(InventoryChange<REGION>, |ctx, change| update(ctx, change, &REGIONS)),
     },
     CallSpec {
@@ -194,6 +203,7 @@ pub const CALLS: &[CallSpec] = &[
         access: CREATE,
         params: &[&ID],
         list: false,
+        answer: super::Answer::Nothing,
         handler: handler!(InventoryRef, |ctx, r| delete(ctx, r, &REGIONS)),
     },
 ];

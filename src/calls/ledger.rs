@@ -4,6 +4,7 @@
 //! to its customers' ledgers, never its own. The system owner, with no one
 //! above it, keeps its own.
 
+use super::param::Shape;
 use super::{
     Access, CallResult, CallSpec, Ctx, Kind, Param, Reader, Request, handler,
     param::{common::DESCRIPTION, parse},
@@ -40,15 +41,17 @@ const SINCE: Param<i64> = Param::with_default(
     Kind::Integer,
     0,
     "Only rows written at or after this time (Unix seconds).",
-    parse::non_negative,
-);
+    parse::integer,
+)
+.shaped(Shape::at_least(0));
 const UNTIL: Param<i64> = Param::with_default(
     "until",
     Kind::Integer,
     0,
     "Only rows written before this time (Unix seconds); 0 for no bound.",
-    parse::non_negative,
-);
+    parse::integer,
+)
+.shaped(Shape::at_least(0));
 
 /// The largest balance either way, in ten-thousandths: 10^13 units.
 const MAX_BALANCE_UNITS: i64 = 100_000_000_000_000_000;
@@ -62,6 +65,7 @@ pub const CALLS: &[CallSpec] = &[
         access: Access::Requires { any_of: &[Privilege::Commerce], writes: true },
         params: &[&CUSTOMER, &AMOUNT, &DESCRIPTION],
         list: false,
+        answer: super::Answer::Nothing,
         handler: handler!(NewAmount, add),
     },
     CallSpec {
@@ -70,6 +74,7 @@ pub const CALLS: &[CallSpec] = &[
         access: READS,
         params: &[&CUSTOMER],
         list: false,
+        answer: super::Answer::Object(super::answer::BALANCE),
         handler: handler!(Ledger, balance),
     },
     CallSpec {
@@ -78,6 +83,7 @@ pub const CALLS: &[CallSpec] = &[
         access: READS,
         params: &[&CUSTOMER, &SINCE, &UNTIL],
         list: true,
+        answer: super::Answer::Rows(super::answer::LEDGER_ENTRY),
         handler: handler!(LedgerPeriod, transactions),
     },
     CallSpec {
@@ -86,6 +92,7 @@ pub const CALLS: &[CallSpec] = &[
         access: READS,
         params: &[&CUSTOMER],
         list: false,
+        answer: super::Answer::Object(super::answer::MONTHLY),
         handler: handler!(Ledger, monthly),
     },
 ];

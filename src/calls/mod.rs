@@ -4,6 +4,7 @@
 //! needs a valid request: visibility (404), the plan's limit (403) and the
 //! write, with the audit row in the write's own transaction.
 
+pub mod answer;
 pub mod audit;
 pub mod codes;
 pub mod customers;
@@ -30,7 +31,8 @@ use crate::{
     store::{Db, ListWindow},
 };
 
-pub use param::{Kind, Param, ParamInfo};
+pub use answer::Answer;
+pub use param::{Kind, Param, ParamInfo, Shape};
 pub use reader::{Reader, Request};
 
 pub type CallResult = Result<Reply, ApiError>;
@@ -70,9 +72,10 @@ pub const COUNT: Param<bool> =
 pub const DESCENDING: Param<bool> =
     Param::with_default("descending", Kind::Flag, false, "1 to sort in descending order.", param::parse::flag);
 pub const LIMIT: Param<i64> =
-    Param::with_default("limit", Kind::Integer, 0, "Most rows to return; 0 for all.", param::parse::non_negative);
-pub const OFFSET: Param<i64> =
-    Param::with_default("offset", Kind::Integer, 0, "Rows to skip.", param::parse::non_negative);
+    Param::with_default("limit", Kind::Integer, 0, "Most rows to return; 0 for all.", param::parse::integer)
+        .shaped(param::Shape::at_least(0));
+pub const OFFSET: Param<i64> = Param::with_default("offset", Kind::Integer, 0, "Rows to skip.", param::parse::integer)
+    .shaped(param::Shape::at_least(0));
 const LIST_PARAMS: [&dyn ParamInfo; 4] = [&COUNT, &DESCENDING, &LIMIT, &OFFSET];
 
 /// The parameter every writing call takes, after its own.
@@ -93,6 +96,8 @@ pub struct CallSpec {
     pub params: &'static [&'static dyn ParamInfo],
     /// Whether the call also takes the list parameters.
     pub list: bool,
+    /// What `data` holds when the call succeeds.
+    pub answer: Answer,
     pub handler: Handler,
 }
 

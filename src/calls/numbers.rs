@@ -1,6 +1,7 @@
 //! The number inventory: adding a number or a range of up to a million in one
 //! call, reading it back (lists are streamed), changing and removing it.
 
+use super::param::Shape;
 use super::{
     Access, CallResult, CallSpec, Ctx, Kind, Param, Reader, Request, handler,
     owned_numbers::routed_message,
@@ -75,6 +76,7 @@ const EXISTING: Param<Existing> = Param {
     doc: "fail: any existing number refuses the whole call; skip: existing numbers are left alone.",
     absent: Absent::Value(Existing::Fail),
     parse: |v| parse::with(Existing::parse(v)),
+    shape: super::param::Shape::Any,
 };
 
 const ASSIGNED: Param<bool> =
@@ -106,7 +108,8 @@ const NEW_ALIAS: Param<String> =
         } else {
             Err("An alias must be empty or 1 to 32 digits.".into())
         }
-    });
+    })
+    .shaped(Shape::digits(0, 32));
 // Sent empty, each means 0, as in create: the pool, no region, and (refused) no class.
 const NEW_CLASS: Param<i64> = Param::kept("class", Kind::Integer, 0, "An existing number class.", parse::integer);
 const NEW_OWNER: Param<i64> =
@@ -136,6 +139,7 @@ pub const CALLS: &[CallSpec] = &[
         access: SYSTEM_WRITES,
         params: &[&START, &CLASS, &INGROUP, &ALIAS, &CHARGE_CUSTOMER, &OWNER, &END, &REGION, &STYPE, &EXISTING],
         list: false,
+        answer: super::Answer::Count,
         handler: handler!(NumbersNew, create),
     },
     CallSpec {
@@ -144,6 +148,7 @@ pub const CALLS: &[CallSpec] = &[
         access: SYSTEM_READS,
         params: &[&NUMBER],
         list: false,
+        answer: super::Answer::Object(super::answer::NUMBER),
         handler: handler!(NumberKey, get),
     },
     CallSpec {
@@ -163,6 +168,7 @@ pub const CALLS: &[CallSpec] = &[
             &AFTER,
         ],
         list: true,
+        answer: super::Answer::Rows(super::answer::NUMBER),
         handler: handler!(SystemFilter, system_list),
     },
     CallSpec {
@@ -171,6 +177,7 @@ pub const CALLS: &[CallSpec] = &[
         access: SYSTEM_WRITES,
         params: &[&NUMBER, &NEW_ALIAS, &NEW_CLASS, &NEW_OWNER, &NEW_REGION, &NEW_SHORTCUT],
         list: false,
+        answer: super::Answer::Nothing,
         handler: handler!(NumberChange, update),
     },
     CallSpec {
@@ -179,6 +186,7 @@ pub const CALLS: &[CallSpec] = &[
         access: SYSTEM_WRITES,
         params: &[&FIRST, &LAST, &BATCH, &EXISTING, &FORCE],
         list: false,
+        answer: super::Answer::NothingOr(super::answer::NUMBERS_CLEARED),
         handler: handler!(Removal, delete),
     },
 ];

@@ -66,6 +66,7 @@ const SORT: Param<NumberSort> = Param {
     doc: "Sort by number, destination (type, then number) or dnumber.",
     absent: Absent::Value(NumberSort::Number),
     parse: |v| parse::with(NumberSort::parse(v)),
+    shape: super::param::Shape::Any,
 };
 const PAGES: Param<bool> = super::param::common::PAGES;
 const PREFIX: Param<String> = super::param::common::PREFIX;
@@ -121,6 +122,7 @@ pub const CALLS: &[CallSpec] = &[
         access: Access::Requires { any_of: SELLERS, writes: true },
         params: &[&NUMBER, &PORT_INGROUP, &CUSTOMER],
         list: false,
+        answer: super::Answer::Nothing,
         handler: handler!(Purchase, purchase),
     },
     CallSpec {
@@ -132,6 +134,7 @@ pub const CALLS: &[CallSpec] = &[
         },
         params: &[&NUMBER, &CUSTOMER],
         list: false,
+        answer: super::Answer::Object(super::answer::OWNED_NUMBER),
         handler: handler!(Held, get),
     },
     CallSpec {
@@ -140,6 +143,7 @@ pub const CALLS: &[CallSpec] = &[
         access: Access::Requires { any_of: &[Privilege::User, Privilege::Wholesale], writes: false },
         params: &[&CALLERID_FILTER, &CALLERID_LOCATION, &CUSTOMER, &DIRECTORY_FILTER, &PAGES, &SORT, &PREFIX, &AFTER],
         list: true,
+        answer: super::Answer::Rows(super::answer::OWNED_NUMBER),
         handler: handler!(HeldList, list),
     },
     CallSpec {
@@ -151,6 +155,7 @@ pub const CALLS: &[CallSpec] = &[
         },
         params: UPDATE_PARAMS,
         list: false,
+        answer: super::Answer::Nothing,
         handler: handler!(RouteChange, update),
     },
     CallSpec {
@@ -159,6 +164,7 @@ pub const CALLS: &[CallSpec] = &[
         access: Access::Requires { any_of: SELLERS, writes: true },
         params: &[&NUMBER, &CUSTOMER],
         list: false,
+        answer: super::Answer::Nothing,
         handler: handler!(Held, release),
     },
 ];

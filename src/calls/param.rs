@@ -20,6 +20,95 @@ pub enum Kind {
     Flag,
 }
 
+/// The values a parameter takes beyond its kind. The reader refuses a value
+/// outside it after the parser took it, and the description publishes it as
+/// the standard `enum`, `pattern`, `minimum`/`maximum` keywords: what is
+/// published is what is enforced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Whatever the parser takes.
+    Any,
+    /// One of these words.
+    Words(&'static [&'static str]),
+    /// `min` to `max` characters of `chars`.
+    Chars { chars: Chars, min: usize, max: usize },
+    /// A whole number in `min..=max`; `i64::MAX` means no upper bound.
+    Range { min: i64, max: i64 },
+}
+
+/// The character sets of [`Shape::Chars`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chars {
+    /// ASCII digits.
+    Digits,
+    /// ASCII digits, `*` and `#`: a feature code.
+    Dialable,
+}
+
+impl Chars {
+    fn admits(self, c: char) -> bool {
+        match self {
+            Self::Digits => c.is_ascii_digit(),
+            Self::Dialable => c.is_ascii_digit() || c == '*' || c == '#',
+        }
+    }
+
+    /// The set as a regular expression class.
+    fn class(self) -> &'static str {
+        match self {
+            Self::Digits => "0-9",
+            Self::Dialable => "0-9*#",
+        }
+    }
+}
+
+impl Shape {
+    /// Digit strings of `min` to `max` digits.
+    pub const fn digits(min: usize, max: usize) -> Self {
+        Self::Chars { chars: Chars::Digits, min, max }
+    }
+
+    /// Whole numbers of at least `min`.
+    pub const fn at_least(min: i64) -> Self {
+        Self::Range { min, max: i64::MAX }
+    }
+
+    /// `Ok` when `raw` (a value the parser took) is within the shape.
+    pub fn check(self, raw: &str) -> Result<(), Message> {
+        match self {
+            Self::Any => Ok(()),
+            Self::Words(words) if words.contains(&raw) => Ok(()),
+            Self::Words(words) => Err(format!("This must be one of: {}.", words.join(", ")).into()),
+            Self::Chars { chars, min, max } => {
+                let n = raw.chars().count();
+                if (min..=max).contains(&n) && raw.chars().all(|c| chars.admits(c)) {
+                    Ok(())
+                } else {
+                    Err(format!("This must be {min} to {max} of {}.", chars.class()).into())
+                }
+            }
+            Self::Range { min, max } => match parse::parse_integer(raw) {
+                Some(n) if (min..=max).contains(&n) => Ok(()),
+                _ if max == i64::MAX => Err(format!("This must be a whole number of at least {min}.").into()),
+                _ => Err(format!("This must be a whole number from {min} to {max}.").into()),
+            },
+        }
+    }
+
+    /// The JSON Schema keywords that say the same: `enum`, `pattern`, `minimum`, `maximum`.
+    pub fn keywords(self) -> Vec<(&'static str, Value)> {
+        match self {
+            Self::Any => Vec::new(),
+            Self::Words(words) => vec![("enum", Value::from(words.to_vec()))],
+            Self::Chars { chars, min, max } => {
+                vec![("pattern", Value::from(format!("^[{}]{{{min},{max}}}$", chars.class())))]
+            }
+            Self::Range { min, max } if max == i64::MAX => vec![("minimum", Value::from(min))],
+            Self::Range { min, max } => vec![("minimum", Value::from(min)), ("maximum", Value::from(max))],
+        }
+    }
+}
+
 /// What a parameter means when it is not given. Sent empty, a parameter with
 /// a default value takes it (form posts send every field); an empty integer
 /// or flag without one counts as not given (Enswitch's convention); any other
@@ -46,6 +135,8 @@ pub struct Param<T: 'static> {
     pub doc: &'static str,
     pub absent: Absent<T>,
     pub parse: fn(&str) -> Result<T, Message>,
+    /// Checked after `parse`; [`Shape::Any`] takes the words of `T`, if it has some.
+    pub shape: Shape,
 }
 
 impl Param<bool> {
@@ -57,6 +148,7 @@ impl Param<bool> {
             false => Ok(false),
             true => Err("Switchyard does not support this parameter: send 0 or leave it out.".into()),
         })
+        .shaped(Shape::Range { min: 0, max: 0 })
     }
 }
 
@@ -67,7 +159,7 @@ impl<T> Param<T> {
         doc: &'static str,
         parse: fn(&str) -> Result<T, Message>,
     ) -> Self {
-        Self { name, kind, doc, absent: Absent::Required, parse }
+        Self { name, kind, doc, absent: Absent::Required, parse, shape: Shape::Any }
     }
 
     pub const fn with_default(
@@ -77,7 +169,7 @@ impl<T> Param<T> {
         doc: &'static str,
         parse: fn(&str) -> Result<T, Message>,
     ) -> Self {
-        Self { name, kind, doc, absent: Absent::Value(default), parse }
+        Self { name, kind, doc, absent: Absent::Value(default), parse, shape: Shape::Any }
     }
 
     /// A field of an update: absent, it keeps its value; sent empty, `empty`.
@@ -88,7 +180,25 @@ impl<T> Param<T> {
         doc: &'static str,
         parse: fn(&str) -> Result<T, Message>,
     ) -> Self {
-        Self { name, kind, doc, absent: Absent::Kept(empty), parse }
+        Self { name, kind, doc, absent: Absent::Kept(empty), parse, shape: Shape::Any }
+    }
+
+    /// The same parameter, limited to `shape`.
+    pub const fn shaped(mut self, shape: Shape) -> Self {
+        // Set in place: a const fn may not drop any part of a `Param<String>`.
+        self.shape = shape;
+        self
+    }
+
+    /// The shape the reader checks and the description publishes.
+    pub fn effective_shape(&self) -> Shape
+    where
+        T: Documented,
+    {
+        match (self.shape, T::WORDS) {
+            (Shape::Any, Some(words)) => Shape::Words(words),
+            (shape, _) => shape,
+        }
     }
 
     pub const fn decided(
@@ -98,12 +208,15 @@ impl<T> Param<T> {
         doc: &'static str,
         parse: fn(&str) -> Result<T, Message>,
     ) -> Self {
-        Self { name, kind, doc, absent: Absent::Decided(decided), parse }
+        Self { name, kind, doc, absent: Absent::Decided(decided), parse, shape: Shape::Any }
     }
 }
 
 /// A default as the published description shows it.
 pub trait Documented {
+    /// The only words a value of this type is parsed from, if it is a word.
+    const WORDS: Option<&'static [&'static str]> = None;
+
     fn documented(&self) -> Value;
 }
 
@@ -136,6 +249,10 @@ pub trait ParamInfo: Sync {
     fn default_value(&self) -> Option<Value>;
     /// The default when the call decides it, in words (may be empty).
     fn default_words(&self) -> Option<&'static str>;
+    /// The values it takes beyond its kind.
+    fn shape(&self) -> Shape;
+    /// Whether a required parameter may be sent empty (a destination number).
+    fn empty_allowed(&self) -> bool;
 }
 
 impl<T: Documented + Sync> ParamInfo for Param<T> {
@@ -163,6 +280,12 @@ impl<T: Documented + Sync> ParamInfo for Param<T> {
             Absent::Kept(_) => Some("Unchanged."),
             _ => None,
         }
+    }
+    fn shape(&self) -> Shape {
+        self.effective_shape()
+    }
+    fn empty_allowed(&self) -> bool {
+        matches!(self.absent, Absent::RequiredMayBeEmpty)
     }
 }
 
@@ -246,6 +369,23 @@ pub mod parse {
         use super::*;
 
         #[test]
+        fn shapes_check_what_they_publish() {
+            use super::super::Shape;
+            let digits = Shape::digits(0, 3);
+            assert!(digits.check("").is_ok() && digits.check("123").is_ok());
+            assert!(digits.check("1234").is_err() && digits.check("12a").is_err());
+            assert_eq!(digits.keywords(), vec![("pattern", serde_json::json!("^[0-9]{0,3}$"))]);
+            let range = Shape::Range { min: 0, max: 2 };
+            assert!(range.check("0").is_ok() && range.check("2").is_ok());
+            assert!(range.check("3").is_err() && range.check("-1").is_err());
+            let at_least = Shape::at_least(-1);
+            assert!(at_least.check("-1").is_ok() && at_least.check("-2").is_err());
+            assert_eq!(at_least.keywords(), vec![("minimum", serde_json::json!(-1))]);
+            let words = Shape::Words(&["a", "b"]);
+            assert!(words.check("a").is_ok() && words.check("c").is_err());
+        }
+
+        #[test]
         fn integers() {
             assert_eq!(parse_integer("42"), Some(42));
             assert_eq!(parse_integer("-1"), Some(-1));
@@ -260,7 +400,7 @@ pub mod parse {
 
 /// Parameters several categories share, declared once.
 pub mod common {
-    use super::{Kind, Param, parse};
+    use super::{Kind, Param, Shape, parse};
 
     /// The customer a call acts in: the caller's own unless given, and always one the caller sees.
     pub const CUSTOMER: Param<i64> = Param::decided(
@@ -312,7 +452,8 @@ pub mod common {
         String::new(),
         "Only numbers after this one in the list's order (before it with descending=1): 1 to 32 digits, for the next page pass the last number of the previous one; empty for no bound. Applied before offset and limit; count=1 ignores it.",
         |v| parse::digits("after", v),
-    );
+    )
+    .shaped(Shape::digits(0, 32));
 
     /// Numbers that start with these digits, read as one range of the key.
     pub const PREFIX: Param<String> = Param::with_default(
@@ -321,7 +462,8 @@ pub mod common {
         String::new(),
         "Only numbers starting with these digits (1 to 32); empty for all. Served by the key's index, unlike search.",
         |v| parse::digits("prefix", v),
-    );
+    )
+    .shaped(Shape::digits(0, 32));
 
     /// An object's ID, required.
     pub const fn id(doc: &'static str) -> Param<i64> {
@@ -340,17 +482,39 @@ macro_rules! documented_as_str {
     };
 }
 
-documented_as_str!(
+documented_as_str!(crate::domain::FeatureCode);
+
+/// Words are documented as themselves, and published as the `enum` of their parameter.
+macro_rules! documented_words {
+    ($($ty:ty),*) => {
+        $(impl Documented for $ty {
+            const WORDS: Option<&'static [&'static str]> = Some(<$ty>::WORDS);
+
+            fn documented(&self) -> Value {
+                Value::from(self.as_str())
+            }
+        })*
+    };
+}
+
+documented_words!(
     crate::domain::SnameAction,
     crate::domain::TextDtype,
     crate::domain::CodeSort,
     crate::domain::NumberSort,
     crate::domain::AllowCallerId,
     crate::domain::NumberKind,
-    crate::domain::Existing,
-    crate::domain::FeatureCode,
-    crate::domain::destination::DestinationType
+    crate::domain::Existing
 );
+
+/// `dtype`: a call destination type.
+impl Documented for crate::domain::destination::DestinationType {
+    const WORDS: Option<&'static [&'static str]> = Some(&crate::domain::destination::CALL_TYPE_WORDS);
+
+    fn documented(&self) -> Value {
+        Value::from(self.as_str())
+    }
+}
 
 /// Money is documented as the decimal text it is sent and answered as.
 impl Documented for crate::domain::money::Money {
@@ -359,8 +523,10 @@ impl Documented for crate::domain::money::Money {
     }
 }
 
-/// An optional destination type: empty for none.
+/// An optional destination type (`fax_dtype`): empty for none.
 impl Documented for Option<crate::domain::destination::DestinationType> {
+    const WORDS: Option<&'static [&'static str]> = Some(&crate::domain::destination::FAX_TYPE_WORDS);
+
     fn documented(&self) -> Value {
         Value::from(self.map_or("", |t| t.as_str()))
     }

@@ -95,6 +95,7 @@ pub const CALLS: &[CallSpec] = &[
         access: ADMINISTERS,
         params: &[&USERNAME, &PASSWORD, &ROLE, &CUSTOMER, &EMAIL, &FORENAME, &SURNAME],
         list: false,
+        answer: super::Answer::Id,
         handler: handler!(PersonNew, create),
     },
     CallSpec {
@@ -103,6 +104,7 @@ pub const CALLS: &[CallSpec] = &[
         access: READ,
         params: &[&ID],
         list: false,
+        answer: super::Answer::Object(super::answer::PERSON),
         handler: handler!(PersonId, get),
     },
     CallSpec {
@@ -111,6 +113,7 @@ pub const CALLS: &[CallSpec] = &[
         access: READ,
         params: &[&CUSTOMER],
         list: true,
+        answer: super::Answer::Rows(super::answer::PERSON),
         handler: handler!(InCustomer, list),
     },
     CallSpec {
@@ -119,6 +122,7 @@ pub const CALLS: &[CallSpec] = &[
         access: ADMINISTERS,
         params: &[&ID, &NEW_EMAIL, &NEW_FORENAME, &NEW_SURNAME, &NEW_ROLE, &NEW_CUSTOMER],
         list: false,
+        answer: super::Answer::Nothing,
         handler: handler!(PersonChange, update),
     },
     CallSpec {
@@ -127,6 +131,7 @@ pub const CALLS: &[CallSpec] = &[
         access: ADMINISTERS,
         params: &[&ID],
         list: false,
+        answer: super::Answer::Nothing,
         handler: handler!(PersonGone, delete),
     },
     CallSpec {
@@ -138,6 +143,7 @@ pub const CALLS: &[CallSpec] = &[
         },
         params: &[&WHOSE, &OLD_PASSWORD, &NEW_PASSWORD],
         list: false,
+        answer: super::Answer::Nothing,
         handler: handler!(PasswordChange, password),
     },
 ];

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::param::Shape;
 use super::{
     Access, CallResult, CallSpec, Ctx, Kind, Param, Reader, Request, handler,
     param::{
@@ -29,19 +30,11 @@ const FEATURE: Param<Feature> = Param::required(
     |v| Feature::parse(v).ok_or("This is not a known feature.".into()),
 );
 const MAXIMUM: Param<i64> =
-    Param::with_default("maximum", Kind::Integer, -1, "-1 for no limit, 0 to forbid, N for at most N.", |v| {
-        match parse::integer(v)? {
-            n if n >= -1 => Ok(n),
-            _ => Err("This parameter must be -1 or more.".into()),
-        }
-    });
-const INCLUDED: Param<i64> = Param::with_default(
-    "included",
-    Kind::Integer,
-    0,
-    "How many are included in the plan's price.",
-    parse::non_negative,
-);
+    Param::with_default("maximum", Kind::Integer, -1, "-1 for no limit, 0 to forbid, N for at most N.", parse::integer)
+        .shaped(Shape::at_least(-1));
+const INCLUDED: Param<i64> =
+    Param::with_default("included", Kind::Integer, 0, "How many are included in the plan's price.", parse::integer)
+        .shaped(Shape::at_least(0));
 
 /// The customer that owns a new plan.
 const OWNER: Param<i64> = Param::decided(
@@ -67,6 +60,7 @@ pub const CALLS: &[CallSpec] = &[
         access: COMMERCE_WRITES,
         params: &[&NAME, &OWNER],
         list: false,
+        answer: super::Answer::Id,
         handler: handler!(PlanNew, create),
     },
     CallSpec {
@@ -75,6 +69,7 @@ pub const CALLS: &[CallSpec] = &[
         access: COMMERCE_READS,
         params: &[],
         list: true,
+        answer: super::Answer::Rows(super::answer::PLAN),
         handler: handler!((), list),
     },
     CallSpec {
@@ -83,6 +78,7 @@ pub const CALLS: &[CallSpec] = &[
         access: COMMERCE_READS,
         params: &[&ID],
         list: false,
+        answer: super::Answer::Object(super::answer::PLAN),
         handler: handler!(PlanRef, get),
     },
     CallSpec {
@@ -91,6 +87,7 @@ pub const CALLS: &[CallSpec] = &[
         access: COMMERCE_WRITES,
         params: &[&ID, &NEW_NAME],
         list: false,
+        answer: super::Answer::Nothing,
         handler: handler!(PlanChange, update),
     },
     CallSpec {
@@ -99,6 +96,7 @@ pub const CALLS: &[CallSpec] = &[
         access: COMMERCE_WRITES,
         params: &[&ID],
         list: false,
+        answer: super::Answer::Nothing,
         handler: handler!(PlanGone, delete),
     },
     CallSpec {
@@ -107,6 +105,7 @@ pub const CALLS: &[CallSpec] = &[
         access: COMMERCE_WRITES,
         params: &[&PLAN, &FEATURE, &MAXIMUM, &INCLUDED],
         list: false,
+        answer: super::Answer::Nothing,
         handler: handler!(LimitSet, features_set),
     },
     CallSpec {
@@ -115,6 +114,7 @@ pub const CALLS: &[CallSpec] = &[
         access: Access::Public,
         params: &[&PLAN, &FEATURE],
         list: false,
+        answer: super::Answer::Object(super::answer::PLAN_LIMIT),
         handler: handler!(PlanFeature, features_get),
     },
     CallSpec {
@@ -123,6 +123,7 @@ pub const CALLS: &[CallSpec] = &[
         access: Access::Public,
         params: &[&PLAN],
         list: true,
+        answer: super::Answer::Rows(super::answer::PLAN_LIMIT),
         handler: handler!(PlanId, features_list),
     },
     CallSpec {
@@ -131,6 +132,7 @@ pub const CALLS: &[CallSpec] = &[
         access: Access::Requires { any_of: &[Privilege::User], writes: false },
         params: &[&FEATURE, &CUSTOMER],
         list: false,
+        answer: super::Answer::Object(super::answer::MAXIMUM),
         handler: handler!(CustomerFeature, features_maximum),
     },
 ];

@@ -102,7 +102,9 @@ impl<'a> Reader<'a> {
                 (_, Kind::Text) => {}
             }
         }
-        match (param.parse)(raw) {
+        // The declared shape is checked after the parser, whose message is
+        // the more precise; words types are their own shape, parsed from it.
+        match (param.parse)(raw).and_then(|value| param.shape.check(raw).map(|()| value)) {
             Ok(value) => Some(value),
             Err(message) => {
                 self.error(param.name, message);
@@ -198,6 +200,7 @@ mod tests {
         access: Access::Public,
         params: &[&TEXT, &NUMBER, &CHOSEN],
         list: false,
+        answer: crate::calls::Answer::Nothing,
         handler: |_| Box::pin(async { CallResult::Err(ApiError::NotFound) }),
     };
 

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::param::Shape;
 use super::{
     Access, CallResult, CallSpec, Ctx, Kind, Param, Reader, Request, handler,
     param::{
@@ -37,7 +38,8 @@ const ACCESS: Param<Option<privilege::Access>> =
     Param::required("access", Kind::Integer, "0 none, 1 full, 2 read-only.", |v| match parse::integer(v)? {
         0 => Ok(None),
         code => privilege::Access::from_code(code).map(Some).ok_or("This parameter must be 0, 1 or 2.".into()),
-    });
+    })
+    .shaped(Shape::Range { min: 0, max: 2 });
 
 impl Documented for Privilege {
     fn documented(&self) -> serde_json::Value {
@@ -58,6 +60,7 @@ pub const CALLS: &[CallSpec] = &[
         access: SYSTEM_WRITES,
         params: &[&NAME, &DESCRIPTION],
         list: false,
+        answer: super::Answer::Id,
         handler: handler!(RoleNew, create),
     },
     CallSpec {
@@ -66,6 +69,7 @@ pub const CALLS: &[CallSpec] = &[
         access: Access::Requires { any_of: &[Privilege::User], writes: false },
         params: &[],
         list: true,
+        answer: super::Answer::Rows(super::answer::ROLE),
         handler: handler!((), list),
     },
     CallSpec {
@@ -74,6 +78,7 @@ pub const CALLS: &[CallSpec] = &[
         access: SYSTEM_WRITES,
         params: &[&ROLE, &PRIVILEGE, &ACCESS],
         list: false,
+        answer: super::Answer::Nothing,
         handler: handler!(AccessSet, access_set),
     },
     CallSpec {
@@ -82,6 +87,7 @@ pub const CALLS: &[CallSpec] = &[
         access: Access::Requires { any_of: &[Privilege::User], writes: false },
         params: &[&ID],
         list: false,
+        answer: super::Answer::Object(super::answer::ROLE),
         handler: handler!(RoleRef, get),
     },
     CallSpec {
@@ -90,6 +96,7 @@ pub const CALLS: &[CallSpec] = &[
         access: SYSTEM_WRITES,
         params: &[&ID, &NEW_NAME, &NEW_DESCRIPTION],
         list: false,
+        answer: super::Answer::Nothing,
         handler: handler!(RoleChange, update),
     },
     CallSpec {
@@ -98,6 +105,7 @@ pub const CALLS: &[CallSpec] = &[
         access: SYSTEM_WRITES,
         params: &[&ID],
         list: false,
+        answer: super::Answer::Nothing,
         handler: handler!(RoleGone, delete),
     },
 ];

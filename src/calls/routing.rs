@@ -6,6 +6,7 @@
 //! order, also under `validation=1`), and again, held, inside the write's
 //! own transaction (so a racing delete cannot leave a dangling reference).
 
+use super::param::Shape;
 use super::{Kind, Param, Reader, param::parse};
 use crate::{
     base::{ApiError, FieldError},
@@ -65,11 +66,13 @@ pub const MAXIMUM_SECONDS: Param<i64> = Param::with_default(
 pub const MUSIC_CLASS: Param<i64> =
     Param::with_default("music", Kind::Integer, 0, "ID of music class to play. 0 for default.", |v| {
         at_least_zero(v, "This must be 0 or the ID of a music class.")
-    });
+    })
+    .shaped(Shape::at_least(0));
 pub const OWNER: Param<i64> =
     Param::with_default("owner", Kind::Integer, 0, "ID of owner (a person of the customer). 0 for none.", |v| {
         at_least_zero(v, "This must be 0 or the ID of a person of the customer.")
-    });
+    })
+    .shaped(Shape::at_least(0));
 pub const PASSWORD: Param<String> = Param::with_default(
     "password",
     Kind::Text,
@@ -82,11 +85,13 @@ pub const PASSWORD: Param<String> = Param::with_default(
             Err("A PIN must be empty or 1 to 20 digits.".into())
         }
     },
-);
+)
+.shaped(Shape::digits(0, 20));
 pub const RECORDGROUP: Param<i64> =
     Param::with_default("recordgroup", Kind::Integer, 0, "ID of record group. 0 for none.", |v| {
         at_least_zero(v, "This must be 0 or the ID of a record group.")
-    });
+    })
+    .shaped(Shape::at_least(0));
 pub const RINGTONE: Param<String> =
     Param::with_default("ringtone", Kind::Text, String::new(), "Ring tone to force, or empty string for none.", |v| {
         parse::with(parse_ringtone(v))
@@ -103,8 +108,9 @@ pub const SCREEN: Param<i64> = Param::with_default(
     Kind::Integer,
     0,
     "0 not to screen; 1 caller ID; 2 ask name; 3 play file; 4 file and caller ID.",
-    |v| in_range(v, 0..=4, "This must be 0 to 4."),
-);
+    parse::integer,
+)
+.shaped(Shape::Range { min: 0, max: 4 });
 pub const SNAME: Param<String> = Param::with_default(
     "sname",
     Kind::Text,
@@ -122,17 +128,6 @@ pub const SNAME_ACTION: Param<SnameAction> = Param::with_default(
 pub fn at_least_zero(value: &str, message: &'static str) -> Result<i64, crate::base::Message> {
     match parse::integer(value)? {
         n if n >= 0 => Ok(n),
-        _ => Err(message.into()),
-    }
-}
-
-pub fn in_range(
-    value: &str,
-    range: std::ops::RangeInclusive<i64>,
-    message: &'static str,
-) -> Result<i64, crate::base::Message> {
-    match parse::integer(value)? {
-        n if range.contains(&n) => Ok(n),
         _ => Err(message.into()),
     }
 }

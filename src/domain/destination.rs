@@ -46,8 +46,33 @@ pub const CALL_TYPES: [DestinationType; 14] = [
 pub const TEXT_TYPES: [DestinationType; 4] =
     [DestinationType::Email, DestinationType::Phone, DestinationType::Forward, DestinationType::Url];
 
+/// The words of [`CALL_TYPES`]: the `enum` published for `dtype`.
+pub const CALL_TYPE_WORDS: [&str; CALL_TYPES.len()] = words_of(CALL_TYPES);
+
+/// What `fax_dtype` accepts: empty for none, a call type, or `email`.
+pub const FAX_TYPE_WORDS: [&str; CALL_TYPES.len() + 2] = {
+    let mut words = [""; CALL_TYPES.len() + 2];
+    let mut i = 0;
+    while i < CALL_TYPES.len() {
+        words[i + 1] = CALL_TYPES[i].as_str();
+        i += 1;
+    }
+    words[CALL_TYPES.len() + 1] = DestinationType::Email.as_str();
+    words
+};
+
+const fn words_of<const N: usize>(types: [DestinationType; N]) -> [&'static str; N] {
+    let mut words = [""; N];
+    let mut i = 0;
+    while i < N {
+        words[i] = types[i].as_str();
+        i += 1;
+    }
+    words
+}
+
 impl DestinationType {
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Self::Phone => "phone",
             Self::Forward => "forward",

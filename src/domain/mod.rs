@@ -17,6 +17,10 @@ macro_rules! words {
         pub enum $name { $($variant),+ }
 
         impl $name {
+            /// Every word, in declaration order: what `parse` accepts, and
+            /// the `enum` the published description gives.
+            pub const WORDS: &'static [&'static str] = &[$($word),+];
+
             pub fn as_str(self) -> &'static str {
                 match self { $(Self::$variant => $word),+ }
             }

@@ -103,6 +103,11 @@ pub fn render_error(err: &ApiError, mode: HttpStatusMode) -> Response {
         }
         _ => {}
     }
+    // Every 503 says "try again": say when, so that a client's retry loop
+    // (and a generated client) backs off instead of spinning.
+    if code == 503 {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
     response
 }
 

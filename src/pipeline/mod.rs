@@ -181,14 +181,14 @@ async fn admit_and_call(
     };
     // A retry under a known key is answered here, before anything acts again.
     let mut ticket = None;
-    if let (true, Some(person)) = (spec.writes(), &caller)
-        && params.get("validation") != Some("1")
-    {
+    if let (true, Some(person)) = (spec.writes(), &caller) {
+        // A malformed key is refused also under validation=1, which must
+        // answer as the real call would; only a well-formed one is then ignored.
         let key = match idempotency::key_from(&parts.headers) {
             Ok(key) => key,
             Err(err) => return (Err(err), caller, None),
         };
-        if let Some(key) = key {
+        if let Some(key) = key.filter(|_| params.get("validation") != Some("1")) {
             match idempotency::decide(state, person.person, key, spec.name, &params).await {
                 Ok(Decision::Act(granted)) => ticket = Some(granted),
                 Ok(Decision::Replay(reply)) => return (Ok(reply), caller, None),

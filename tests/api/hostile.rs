@@ -76,7 +76,10 @@ both_databases! {
             stalled.push(stall().await);
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
-        app.admin("roles/list", &[]).await.expect("503");
+        let refused = app.admin("roles/list", &[]).await;
+        refused.expect("503");
+        // A 503 says when to try again, as /api/openapi.json describes.
+        assert_eq!(refused.headers.get("retry-after").map(|v| v.to_str().unwrap()), Some("1"));
         app.get("roles/list", &format!("auth_username={ADMIN};auth_password={ADMIN_PASSWORD}")).await.expect("200");
         drop(stalled);
     }

@@ -17,6 +17,7 @@ mod metrics_exposition;
 mod number_life;
 mod number_life_attacks;
 mod numbers;
+mod openapi_document;
 mod operability;
 mod ownership;
 mod people_customers;

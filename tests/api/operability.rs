@@ -154,7 +154,7 @@ async fn openapi_covers_every_routed_call_and_only_those() {
     assert_eq!(find("code")["required"], true);
     assert_eq!(find("maximum_seconds")["schema"]["default"], -1);
     assert_eq!(find("sname_action")["schema"]["default"], "replace");
-    assert_eq!(find("direct")["schema"]["enum"], serde_json::json!([0, 1]));
+    assert_eq!(find("direct")["schema"]["enum"], serde_json::json!([0, 1, ""]));
     assert!(
         document["paths"]["/api/json/plans/features/get"]["get"]["parameters"]
             .as_array()
