@@ -57,6 +57,16 @@ pub fn page_order<'a>(calls: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> 
     rest
 }
 
+/// The type a parameter is shown as: its JSON Schema type, or for a list of
+/// types (an optional integer that may also be sent empty) the first.
+fn type_name(schema: &Value) -> &str {
+    match &schema["type"] {
+        Value::String(name) => name,
+        Value::Array(names) => names.first().and_then(Value::as_str).unwrap_or(""),
+        _ => "",
+    }
+}
+
 /// One form field per parameter, with what the document says it accepts.
 fn field(form_id: &str, param: &Value) -> String {
     let name = param["name"].as_str().unwrap_or("");
@@ -84,7 +94,7 @@ fn field(form_id: &str, param: &Value) -> String {
         )
     } else {
         let mut attributes = String::new();
-        let integer = schema["type"] == "integer";
+        let integer = type_name(schema) == "integer";
         attributes.push_str(if integer { " type=\"number\" step=\"1\"" } else { " type=\"text\"" });
         for (key, attribute) in [("minimum", "min"), ("maximum", "max")] {
             if let Some(bound) = schema.get(key).filter(|b| b.is_number()) {
@@ -92,8 +102,10 @@ fn field(form_id: &str, param: &Value) -> String {
                 note.push_str(&format!(" {key} {bound}"));
             }
         }
+        // An optional integer is also "integer or empty string" (`maxLength: 0`
+        // belongs to the string branch): lengths only bound text fields.
         for (key, attribute) in [("minLength", "minlength"), ("maxLength", "maxlength")] {
-            if let Some(bound) = schema.get(key).and_then(Value::as_u64) {
+            if let Some(bound) = schema.get(key).and_then(Value::as_u64).filter(|_| !integer) {
                 attributes.push_str(&format!(" {attribute}=\"{bound}\""));
             }
         }
@@ -147,12 +159,14 @@ pub fn html(document: &Value) -> String {
                 "<tr><td><code>{}</code>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 escape(pname),
                 if p["required"].as_bool() == Some(true) { " *" } else { "" },
-                escape(p["schema"]["type"].as_str().unwrap_or("")),
+                escape(if p["in"] == "header" { "header" } else { type_name(&p["schema"]) }),
                 escape(&default),
                 escape(p["description"].as_str().unwrap_or("")),
             ));
-            // Credentials come from the fields at the top of the page, in a header.
-            if !pname.starts_with("auth_") {
+            // Credentials come from the fields at the top of the page, in a
+            // header; the page sends no other header (X-Request-Id,
+            // Idempotency-Key) and so has no field for one.
+            if !pname.starts_with("auth_") && p["in"] != "header" {
                 fields.push_str(&format!("<div class=\"field\">{}</div>", field(&id, p)));
             }
         }
