@@ -20,6 +20,8 @@ target="${CARGO_TARGET_DIR:-target}"
 # Left by an interrupted run of this script: safe to clear. Anything else is
 # an operator's real installation, which this test must not touch.
 marker=/var/lib/switchyard/.package-test
+# Where systemd runs, dpkg -i would start the real unit on the same database.
+[ -d /run/systemd/system ] && fail "systemd runs on this machine: the installed unit would start beside this test's server"
 if [ ! -e "$marker" ]; then
   dpkg-query -W -f '${Status}' switchyard 2>/dev/null | grep -q 'installed' \
     && fail "switchyard is installed on this machine; this test would replace it"
@@ -112,7 +114,10 @@ done
 pwfile=/var/lib/switchyard/switchyard-admin-password.txt
 [ "$(stat -c '%U %a' "$pwfile")" = "switchyard 600" ] || fail "$pwfile is $(stat -c '%U %a' "$pwfile")"
 [ "$(stat -c '%U %a' /var/lib/switchyard/switchyard.db)" = "switchyard 600" ] || fail "the database is not owner-only"
-grep -q "$(cat "$pwfile")" "$work/server.log" && fail "the password reached the log, whose standard error is no terminal"
+# grep answers 1 for "not found"; 0 (found) or 2 (unreadable) both fail.
+found=0
+grep -qF -- "$(cat "$pwfile")" "$work/server.log" || found=$?
+[ "$found" = 1 ] || fail "the password reached the log, whose standard error is no terminal (grep said $found)"
 answer="$(curl -sS -u "admin:$(cat "$pwfile")" "http://$addr/api/json/roles/list")"
 jq -e '.responses[0].code == "200" and (.data | type == "array") and (.data | length > 0)' <<<"$answer" >/dev/null \
   || fail "roles/list: $answer"

@@ -40,8 +40,11 @@ pub async fn read_params(settings: &Settings, parts: &Parts, body: Body) -> Resu
             Ok(Err(_)) | Err(_) => return Err(ApiError::invalid("", "The request body could not be read.")),
         };
         if !bytes.is_empty() {
-            let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-            let kind = BodyKind::from_content_type(content_type);
+            let kind = match parts.headers.get(header::CONTENT_TYPE).map(|v| v.to_str()) {
+                // Declared, but not readable as text: not a type Switchyard reads.
+                Some(Err(_)) => BodyKind::Unsupported,
+                declared => BodyKind::from_content_type(declared.and_then(Result::ok)),
+            };
             // A large body is parsed on a blocking thread, so that one client's
             // megabyte of keys does not stall the calls of others.
             if bytes.len() > PARSE_INLINE_BYTES && matches!(kind, BodyKind::UrlEncoded | BodyKind::Json) {

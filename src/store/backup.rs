@@ -58,7 +58,15 @@ pub async fn sqlite(settings: &Settings, to: &Path) -> Result<(), BackupError> {
     let copied = async {
         sqlx::query("VACUUM INTO $1").bind(target).execute(&mut conn).await?;
         // SQLite does not sync what VACUUM INTO wrote; a backup should survive a power cut.
-        std::fs::File::open(to).and_then(|f| f.sync_all()).map_err(write_err)
+        // The directory too, or after a power cut the copy's name may be gone.
+        let directory = match to.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => std::path::Path::new("."),
+        };
+        std::fs::File::open(to)
+            .and_then(|f| f.sync_all())
+            .and_then(|()| std::fs::File::open(directory)?.sync_all())
+            .map_err(write_err)
     }
     .await;
     let _ = conn.close().await;

@@ -107,6 +107,10 @@ use crate::{base::ApiError, settings::Settings};
 
 /// How long a pooled PostgreSQL connection may sit unused before it is
 /// checked with a ping on its next use.
+/// The longest a stopping process waits to fold SQLite's write-ahead log
+/// into the database file.
+const CHECKPOINT_AT_CLOSE: Duration = Duration::from_secs(5);
+
 const IDLE_BEFORE_PING: Duration = Duration::from_secs(5);
 
 #[derive(Clone, Debug)]
@@ -284,13 +288,24 @@ impl Db {
             Self::Sqlite(db) => {
                 // Readers first: a reader's snapshot would keep the log from being emptied.
                 db.read.close().await;
-                let checkpoint =
-                    sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&db.write).await;
-                match checkpoint {
-                    // Another process still reading or writing: its own close checkpoints later.
-                    Ok((busy, _, _)) if busy != 0 => tracing::info!("the write-ahead log is in use by another process"),
-                    Ok(_) => {}
-                    Err(err) => tracing::warn!(%err, "cannot checkpoint the write-ahead log"),
+                // Bounded: a call still holding the writer after the grace
+                // period, or another process reading (a second server, a
+                // backup), must not hold up the stop. The log stays valid
+                // without the checkpoint; only the one-file copy waits.
+                let checkpoint = async {
+                    let mut writer = db.write.acquire().await?;
+                    sqlx::query("PRAGMA busy_timeout = 1000").execute(&mut *writer).await?;
+                    sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)")
+                        .fetch_one(&mut *writer)
+                        .await
+                };
+                match tokio::time::timeout(CHECKPOINT_AT_CLOSE, checkpoint).await {
+                    Ok(Ok((busy, _, _))) if busy != 0 => {
+                        tracing::info!("the write-ahead log is in use by another process; it is left for a later close")
+                    }
+                    Ok(Ok(_)) => {}
+                    Ok(Err(err)) => tracing::warn!(%err, "cannot checkpoint the write-ahead log"),
+                    Err(_) => tracing::warn!("the write-ahead log was not checkpointed: the writer stayed busy"),
                 }
                 db.write.close().await;
             }

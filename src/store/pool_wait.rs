@@ -52,7 +52,9 @@ pub fn waits() -> Waits {
     }
     Waits {
         cumulative,
-        count: COUNT.load(Ordering::Relaxed),
+        // A wait being recorded may be in its bucket and not yet in the
+        // count: the `+Inf` bucket must never read below a finite one.
+        count: COUNT.load(Ordering::Relaxed).max(running),
         sum_seconds: SUM_NANOS.load(Ordering::Relaxed) as f64 / 1e9,
     }
 }

@@ -168,3 +168,26 @@ async fn the_database_file_alone_holds_everything_after_each_command() {
     let second_hash = scalar_text(&mut copy, "SELECT password_hash FROM people WHERE username = 'admin'").await;
     assert_ne!(first_hash, second_hash, "the new password is not in the file");
 }
+
+/// Another process reading the database (a second server, a backup) keeps
+/// the write-ahead log from being emptied: the stop does not wait on it, it
+/// says so and exits cleanly, and nothing committed is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_does_not_wait_on_another_process_reading() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let server = Server::start(&db, &[("SWITCHYARD_ADMIN_PASSWORD", PASSWORD)]);
+    server
+        .call((ADMIN, PASSWORD), "codes/create", &[("code", "4322"), ("dtype", "hangup"), ("dnumber", "")])
+        .await
+        .expect("204");
+    // A reader in the middle of a read transaction holds its snapshot.
+    let mut reader = open(&db_file(&db)).await;
+    sqlx::query("BEGIN").execute(&mut reader).await.unwrap();
+    assert_eq!(scalar_i64(&mut reader, "SELECT count(*) FROM codes").await, 1);
+    let (status, lines) = tokio::task::spawn_blocking(move || server.stop()).await.unwrap();
+    assert_eq!(status.code(), Some(0), "{lines:?}");
+    assert!(lines.iter().any(|l| l.contains("write-ahead log")), "the stop did not say why the log is kept: {lines:?}");
+    sqlx::query("COMMIT").execute(&mut reader).await.unwrap();
+    // The log is intact: the database with its log has the code.
+    assert_eq!(scalar_i64(&mut reader, "SELECT count(*) FROM codes WHERE code = '4322'").await, 1);
+}

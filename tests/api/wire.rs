@@ -134,6 +134,14 @@ both_databases! {
         let answer = app.get("codes/get", &format!("{CREDS};code=55")).await;
         answer.expect("200");
         assert_eq!(answer.data()["code"], "55");
+        // A Content-Type that is not even text is no type Switchyard reads.
+        let request = format!(
+            "POST /api/json/codes/create HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: text/é\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let (status, answer) = app.raw(request.as_bytes()).await;
+        assert_eq!(status, 200, "{answer}");
+        assert!(answer.starts_with(r#"{"responses":[{"code":"400","key":"""#), "{answer}");
         // A declared type Switchyard does not read is still refused.
         let answer = Answer::from(app.client.post(app.url("codes/create")).header("content-type", "text/plain")
             .body(format!("{CREDS};code=56;dtype=hangup;dnumber=")).send().await.unwrap()).await;
