@@ -42,8 +42,6 @@ const ACCESS: Param<Option<privilege::Access>> =
     .shaped(Shape::Range { min: 0, max: 2 });
 
 impl Documented for Privilege {
-    const WORDS: Option<&'static [&'static str]> = Some(&Privilege::WORDS);
-
     fn documented(&self) -> serde_json::Value {
         self.as_str().into()
     }
