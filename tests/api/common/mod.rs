@@ -309,12 +309,17 @@ pub fn required_tool(name: &str, install: &str) -> Option<std::path::PathBuf> {
         .map(|dir| dir.join(name))
         .find(|path| path.is_file());
     if found.is_none() {
-        let required = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-        assert!(!required, "{name} is required for this test under CI=true ({install})");
-        use std::io::Write;
-        let _ = writeln!(std::io::stderr(), "*** {name} not installed: this test is SKIPPED ({install}) ***");
+        missing(name, install);
     }
     found
+}
+
+/// What a test does when `what` is not installed: under `CI=true` it fails;
+/// elsewhere it says so on the terminal, and the caller returns early.
+pub fn missing(what: &str, install: &str) {
+    let required = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    assert!(!required, "{what} is required for this test under CI=true ({install})");
+    let _ = writeln!(std::io::stderr(), "*** {what} not installed: this test is SKIPPED ({install}) ***");
 }
 
 /// Repeats `attempt` while it still answers 200, for at most five seconds:
