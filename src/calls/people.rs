@@ -118,7 +118,7 @@ pub const CALLS: &[CallSpec] = &[
     },
     CallSpec {
         name: "people/update",
-        summary: "Changes a person's e-mail, names, role (no privilege the caller lacks) or customer (one the caller may act in); absent fields keep their value.",
+        summary: "Changes a person's e-mail, names, role (no privilege the caller lacks; not one's own) or customer (one the caller may act in; not one's own); absent fields keep their value.",
         access: ADMINISTERS,
         params: &[&ID, &NEW_EMAIL, &NEW_FORENAME, &NEW_SURNAME, &NEW_ROLE, &NEW_CUSTOMER],
         list: false,
@@ -423,11 +423,19 @@ async fn update(ctx: Ctx, change: PersonChange) -> CallResult {
             if !grants_nothing_more(caller, privileges) {
                 return Err(ApiError::RoleForbids);
             }
+            // As with deleting: one's standing is changed by someone else, so
+            // no call takes away the access it was made with.
+            if change.id == caller.person && *role != row.role {
+                return Err(ApiError::invalid(NEW_ROLE.name, "A person cannot change their own role."));
+            }
             hold_role(tx, *role).await?;
             row.role = *role;
             keeps_system = privileges.has_full(Privilege::System);
         }
         if let Some(customer) = change.customer.filter(|&c| c != row.customer) {
+            if change.id == caller.person {
+                return Err(ApiError::invalid(NEW_CUSTOMER.name, "A person cannot move themself to another customer."));
+            }
             // Moving a person into a customer adds one to it: its plan decides.
             plan_allows(tx, customer, Feature::People, NEW_CUSTOMER.name).await?;
             row.customer = customer;

@@ -138,6 +138,8 @@ pub const CALLS: &[CallSpec] = &[
 ];
 
 impl super::param::Documented for Feature {
+    const WORDS: Option<&'static [&'static str]> = Some(&Feature::KEYS);
+
     fn documented(&self) -> serde_json::Value {
         self.key().into()
     }

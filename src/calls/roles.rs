@@ -42,6 +42,8 @@ const ACCESS: Param<Option<privilege::Access>> =
     .shaped(Shape::Range { min: 0, max: 2 });
 
 impl Documented for Privilege {
+    const WORDS: Option<&'static [&'static str]> = Some(&Privilege::WORDS);
+
     fn documented(&self) -> serde_json::Value {
         self.as_str().into()
     }
@@ -74,7 +76,7 @@ pub const CALLS: &[CallSpec] = &[
     },
     CallSpec {
         name: "roles/access/set",
-        summary: "Sets how a role holds a privilege: 0 not at all, 1 full, 2 read-only (get and list calls only).",
+        summary: "Sets how a role holds a privilege: 0 not at all, 1 full, 2 read-only (get and list calls only). The caller's own role can be raised but not lowered.",
         access: SYSTEM_WRITES,
         params: &[&ROLE, &PRIVILEGE, &ACCESS],
         list: false,
@@ -159,6 +161,12 @@ impl Request for AccessSet {
     }
 }
 
+/// Whether holding a privilege as `now`, then as `then`, is less access.
+fn lowers(now: Option<privilege::Access>, then: Option<privilege::Access>) -> bool {
+    use privilege::Access::{Full, ReadOnly};
+    matches!((now, then), (Some(Full), Some(ReadOnly) | None) | (Some(ReadOnly), None))
+}
+
 struct RoleRef(i64);
 
 impl Request for RoleRef {
@@ -235,6 +243,16 @@ async fn create(ctx: Ctx, new: RoleNew) -> CallResult {
 }
 
 async fn access_set(ctx: Ctx, set: AccessSet) -> CallResult {
+    let caller = ctx.caller()?;
+    // Lowering the role one acts under takes away the access that made the
+    // change: the only system owner could lock everyone out with one call.
+    // Someone acting under another role must do it.
+    if set.role == caller.role && lowers(caller.privileges.get(set.privilege), set.access) {
+        return Err(ApiError::invalid(
+            ROLE.name,
+            "This is your own role: its access can be lowered only by someone acting under another role.",
+        ));
+    }
     in_transaction_changing_logins(&ctx, async |tx| {
         // Taking full `system` from a role must leave someone who holds it,
         // as people/update and people/delete insist (owners are locked, so

@@ -16,7 +16,18 @@ impl Privilege {
     pub const ALL: [Privilege; 5] =
         [Privilege::User, Privilege::Administrator, Privilege::Wholesale, Privilege::Commerce, Privilege::System];
 
-    pub fn as_str(self) -> &'static str {
+    /// Every privilege's name, in the order of [`Self::ALL`]: what `parse` accepts.
+    pub const WORDS: [&'static str; 5] = {
+        let mut words = [""; 5];
+        let mut i = 0;
+        while i < words.len() {
+            words[i] = Self::ALL[i].as_str();
+            i += 1;
+        }
+        words
+    };
+
+    pub const fn as_str(self) -> &'static str {
         match self {
             Self::User => "user",
             Self::Administrator => "administrator",

@@ -186,7 +186,18 @@ pub enum Feature {
 impl Feature {
     pub const ALL: [Feature; 4] = [Feature::Codes, Feature::Numbers, Feature::People, Feature::Customers];
 
-    pub fn key(self) -> &'static str {
+    /// Every feature's key, in the order of [`Self::ALL`]: what `parse` accepts.
+    pub const KEYS: [&'static str; 4] = {
+        let mut keys = [""; 4];
+        let mut i = 0;
+        while i < keys.len() {
+            keys[i] = Self::ALL[i].key();
+            i += 1;
+        }
+        keys
+    };
+
+    pub const fn key(self) -> &'static str {
         match self {
             Self::Codes => "codes",
             Self::Numbers => "numbers",

@@ -205,13 +205,56 @@ both_databases! {
     // A system owner demoted through the role itself: roles/access/set
     // taking `system` from role 1 (or making it read-only) leaves no system
     // owner at all, which people/update and people/delete refuse.
+    // The caller is a `system` holder outside customer 1, so not an owner and
+    // not acting on their own role.
     async fn removing_system_from_the_owners_role_keeps_a_system_owner(backend) {
         let app = TestApp::spawn(backend).await;
-        let read_only = app.admin("roles/access/set", &[("role", "1"), ("privilege", "system"), ("access", "2")]).await;
+        let t = tenants(&app).await;
+        let outside = role(&app, &[("system", "1"), ("user", "1")]).await;
+        person(&app, "sys_a", outside, t.a).await;
+        let read_only = app.call_as("sys_a", PW, "roles/access/set", &[("role", "1"), ("privilege", "system"), ("access", "2")]).await;
         read_only.expect_invalid(&["access"]);
-        let none = app.admin("roles/access/set", &[("role", "1"), ("privilege", "system"), ("access", "0")]).await;
+        let none = app.call_as("sys_a", PW, "roles/access/set", &[("role", "1"), ("privilege", "system"), ("access", "0")]).await;
         none.expect_invalid(&["access"]);
         assert_eq!(system_owners(&app).await, 1);
+    }
+
+    // A holder of the only system owner role stripping it (the schemathesis
+    // run did this to role 1, and every later call answered 402): a role's
+    // access is lowered only by someone acting under another role. Raising
+    // one's own role is no risk and stays allowed.
+    async fn own_role_is_raised_but_never_lowered_by_its_holder(backend) {
+        let app = TestApp::spawn(backend).await;
+        let before = app.admin("roles/get", &[("id", "1")]).await.expect("200").data()["privileges"].clone();
+        for privilege in ["user", "administrator", "wholesale", "commerce", "system"] {
+            for access in ["0", "2"] {
+                for validation in ["0", "1"] {
+                    let answer = app
+                        .admin("roles/access/set", &[("role", "1"), ("privilege", privilege), ("access", access), ("validation", validation)])
+                        .await;
+                    answer.expect_invalid(&["role"]);
+                    assert!(answer.body["responses"][0]["message"].as_str().unwrap().contains("own role"), "{}", answer.body);
+                }
+            }
+        }
+        assert_eq!(app.admin("roles/get", &[("id", "1")]).await.expect("200").data()["privileges"], before);
+        app.admin("roles/list", &[]).await.expect("200");
+
+        // A second owner under another role: may raise their own role, not
+        // lower it, and may lower role 1 since they remain an owner.
+        let climber_role = role(&app, &[("system", "1"), ("user", "2")]).await;
+        person(&app, "climber", climber_role, 1).await;
+        app.call_as("climber", PW, "roles/access/set", &[("role", &s(climber_role)), ("privilege", "user"), ("access", "1")]).await.expect("204");
+        app.call_as("climber", PW, "roles/access/set", &[("role", &s(climber_role)), ("privilege", "user"), ("access", "2")])
+            .await
+            .expect_invalid(&["role"]);
+        // Setting what it already holds lowers nothing.
+        app.call_as("climber", PW, "roles/access/set", &[("role", &s(climber_role)), ("privilege", "user"), ("access", "1")]).await.expect("204");
+        app.call_as("climber", PW, "roles/access/set", &[("role", "1"), ("privilege", "commerce"), ("access", "0")]).await.expect("204");
+        assert!(app.admin("roles/get", &[("id", "1")]).await.expect("200").data()["privileges"].get("commerce").is_none());
+        // And the admin may lower the climber's role.
+        app.admin("roles/access/set", &[("role", &s(climber_role)), ("privilege", "user"), ("access", "2")]).await.expect("204");
+        assert_eq!(app.admin("roles/get", &[("id", &s(climber_role))]).await.expect("200").data()["privileges"]["user"], 2);
     }
 
     // A plain customers/delete takes the customer's groups with it, even a

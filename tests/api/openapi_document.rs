@@ -182,6 +182,32 @@ async fn openapi_document_describes_answers_credentials_and_headers() {
         answer.expect("400");
         assert!(answer.keys().contains(&"dtype"), "{outside} accepted: {}", answer.body);
     }
+
+    // Privileges and plan features: the enum is what the server accepts.
+    let access_set = &doc["paths"]["/api/json/roles/access/set"]["get"]["parameters"];
+    let privileges =
+        access_set.as_array().unwrap().iter().find(|p| p["name"] == "privilege").unwrap()["schema"]["enum"].clone();
+    assert_eq!(privileges, json!(["user", "administrator", "wholesale", "commerce", "system"]));
+    for privilege in privileges.as_array().unwrap() {
+        let privilege = privilege.as_str().unwrap();
+        let answer = app
+            .admin("roles/access/set", &[("role", "4"), ("privilege", privilege), ("access", "1"), ("validation", "1")])
+            .await;
+        answer.expect("201");
+    }
+    app.admin("roles/access/set", &[("role", "4"), ("privilege", "root"), ("access", "1")])
+        .await
+        .expect_invalid(&["privilege"]);
+    let features_set = &doc["paths"]["/api/json/plans/features/set"]["get"]["parameters"];
+    let features =
+        features_set.as_array().unwrap().iter().find(|p| p["name"] == "feature").unwrap()["schema"]["enum"].clone();
+    assert_eq!(features, json!(["codes", "numbers", "people", "customers"]));
+    for feature in features.as_array().unwrap() {
+        let answer = app
+            .admin("plans/features/set", &[("plan", "1"), ("feature", feature.as_str().unwrap()), ("validation", "1")])
+            .await;
+        answer.expect("201");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

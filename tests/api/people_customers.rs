@@ -88,9 +88,18 @@ both_databases! {
         app.admin("people/update", &[("id", "1"), ("role", "2")]).await.expect_invalid(&["role"]);
         app.admin("people/update", &[("id", "1"), ("customer", &s(c))]).await.expect_invalid(&["customer"]);
         assert_eq!(app.admin("people/get", &[("id", "1")]).await.data()["role"], 1);
-        // With a second one, the first may step down.
+        // With a second one, the first is stepped down by the second: no one
+        // changes their own role or customer, so no call takes away the access
+        // it was made with.
         let second = person(&app, "second", 1, 1).await;
-        app.admin("people/update", &[("id", "1"), ("role", "2")]).await.expect("204");
+        let own = app.admin("people/update", &[("id", "1"), ("role", "2")]).await;
+        own.expect_invalid(&["role"]);
+        assert!(own.body["responses"][0]["message"].as_str().unwrap().contains("own role"), "{}", own.body);
+        app.admin("people/update", &[("id", "1"), ("customer", &s(c))]).await.expect_invalid(&["customer"]);
+        // Naming one's own role and customer again changes nothing and is fine.
+        app.admin("people/update", &[("id", "1"), ("role", "1"), ("customer", "1"), ("forename", "Ada")]).await.expect("204");
+        app.call_as("second", PW, "people/update", &[("id", "1"), ("role", "2")]).await.expect("204");
+        assert_eq!(app.call_as("second", PW, "people/get", &[("id", "1")]).await.expect("200").data()["role"], 2);
         app.call_as("second", PW, "people/update", &[("id", &s(second)), ("role", "3")]).await.expect_invalid(&["role"]);
     }
 
