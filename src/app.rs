@@ -48,9 +48,14 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn openapi_json(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+async fn openapi_json(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
+) -> Response {
     let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok());
-    axum::Json(crate::openapi::document_for(&state.calls, host)).into_response()
+    let scheme = crate::http::request::forwarded_scheme(peer.ip(), &headers, &state.settings.trusted_proxies);
+    axum::Json(crate::openapi::document_for(&state.calls, scheme, host)).into_response()
 }
 
 async fn docs(State(state): State<AppState>) -> Response {

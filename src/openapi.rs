@@ -299,15 +299,15 @@ fn responses(spec: &CallSpec, codes: &[u16]) -> Value {
 }
 
 /// The document as served to a client that reached the server at `host`
-/// (its Host header): `servers` names that address, so that a generated
-/// client or a test runner calls the server it read the document from.
-pub fn document_for(calls: &Registry, host: Option<&str>) -> Value {
+/// (its Host header) over `scheme`: `servers` names that address, so that a
+/// generated client or a test runner calls the server it read the document from.
+pub fn document_for(calls: &Registry, scheme: &str, host: Option<&str>) -> Value {
     let mut doc = document(calls);
     // Only a plain host[:port] is echoed back: a Host header is the client's to write.
     let plain = |h: &&str| {
         !h.is_empty() && h.len() <= 255 && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
     };
-    let url = host.filter(plain).map_or_else(|| "/".to_string(), |h| format!("http://{h}"));
+    let url = host.filter(plain).map_or_else(|| "/".to_string(), |h| format!("{scheme}://{h}"));
     doc["servers"] = json!([{ "url": url }]);
     doc
 }

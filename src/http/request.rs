@@ -93,6 +93,18 @@ pub fn credentials(params: &Params, headers: &HeaderMap) -> Option<Credentials> 
 
 /// The peer's address, unless the peer is a trusted proxy: then the last
 /// address of `X-Forwarded-For` that is not itself a trusted proxy.
+/// The scheme the client used: `https` only when a trusted proxy says so in
+/// `X-Forwarded-Proto` (it ends TLS and calls us over plain HTTP); anyone
+/// else's header is the client's own to write and is ignored.
+pub fn forwarded_scheme(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> &'static str {
+    let says_https = || {
+        let proto = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).unwrap_or("");
+        // A chain of proxies lists the first hop's scheme first.
+        proto.split(',').next().is_some_and(|first| first.trim().eq_ignore_ascii_case("https"))
+    };
+    if trusted.contains(&peer) && says_https() { "https" } else { "http" }
+}
+
 pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
     if !trusted.contains(&peer) {
         return peer;

@@ -220,6 +220,33 @@ async fn openapi_servers_url_follows_the_host_header() {
     // A Host header that is no plain host[:port] is not echoed back.
     let doc = document(&app, Some("evil.example/\"><script>")).await;
     assert_eq!(doc["servers"], json!([{ "url": "/" }]));
+    // X-Forwarded-Proto from a client that is no trusted proxy is ignored.
+    let request = app.client.get(format!("{}/api/openapi.json", app.base));
+    let response = request.header(reqwest::header::HOST, "switchyard.example").header("x-forwarded-proto", "https");
+    let doc: Value = response.send().await.unwrap().json().await.unwrap();
+    assert_eq!(doc["servers"], json!([{ "url": "http://switchyard.example" }]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_servers_url_is_https_behind_a_trusted_tls_proxy() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
+    for (proto, url) in [
+        ("https", "https://switchyard.example"),
+        ("HTTPS, http", "https://switchyard.example"),
+        ("http", "http://switchyard.example"),
+    ] {
+        let response = app
+            .client
+            .get(format!("{}/api/openapi.json", app.base))
+            .header(reqwest::header::HOST, "switchyard.example")
+            .header("x-forwarded-proto", proto)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        let doc: Value = response.json().await.unwrap();
+        assert_eq!(doc["servers"], json!([{ "url": url }]), "X-Forwarded-Proto: {proto}");
+    }
 }
 
 crate::both_databases! {
