@@ -186,7 +186,7 @@ fn envelope_codes(spec: &CallSpec, method: &str) -> Vec<u16> {
     if method == "post" {
         codes.push(413);
     }
-    codes.extend([500, 503]);
+    codes.extend([500, 503, 507]);
     codes
 }
 
@@ -263,7 +263,7 @@ fn operation(spec: &CallSpec, method: &str) -> Value {
 
 /// The answers of one call by HTTP status. Under `http_status = "enswitch"`
 /// every envelope code up to 404 rides on HTTP 200; under `mirror` the 4xx
-/// codes are also the status. 413, 500 and 503 are real statuses in both.
+/// codes are also the status. 413, 500, 503 and 507 are real statuses in both.
 fn responses(spec: &CallSpec, codes: &[u16]) -> Value {
     let envelope = json!({ "application/json": { "schema": envelope_schema(spec, codes) } });
     let request_id = json!({ "description": "The request id: the client's own when it sent a plain token, else a generated one.",
@@ -280,7 +280,7 @@ fn responses(spec: &CallSpec, codes: &[u16]) -> Value {
             .insert(status.to_string(), json!({ "description": description, "headers": headers, "content": envelope }));
     };
     add("200", "The envelope, with any code below 500 under http_status = \"enswitch\" (the default).", false);
-    let statuses: [(u16, &str, bool); 8] = [
+    let statuses: [(u16, &str, bool); 9] = [
         (400, "Refused parameters, one entry per key (http_status = \"mirror\").", false),
         (401, "Bad credentials, or a throttled login (with Retry-After) (http_status = \"mirror\").", true),
         (402, "The caller's role does not allow the call (http_status = \"mirror\").", false),
@@ -289,6 +289,7 @@ fn responses(spec: &CallSpec, codes: &[u16]) -> Value {
         (413, "Request body over max_body_bytes.", false),
         (500, "Server failure; nothing was written.", false),
         (503, "Database unavailable, too many calls in flight or the call timed out; nothing was written.", true),
+        (507, "The database has no space left; nothing was written. Retry once space is freed.", false),
     ];
     for (status, description, retry) in statuses {
         if codes.contains(&status) {

@@ -51,6 +51,11 @@ pub enum ApiError {
     /// lapsed): the call's change was rolled back, so only the retry acts.
     #[error("a retry took this call's Idempotency-Key over")]
     Superseded,
+    /// The database has no space left for the call's writes (SQLite's
+    /// `SQLITE_FULL`, PostgreSQL's `disk_full`): rolled back whole, and worth
+    /// retrying once the operator frees space.
+    #[error("database storage full: {0}")]
+    StorageFull(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -81,6 +86,7 @@ impl ApiError {
             Self::PlanForbids => 403,
             Self::Overloaded | Self::Unavailable(_) | Self::TimedOut(_) | Self::Superseded => 503,
             Self::Internal(_) => 500,
+            Self::StorageFull(_) => 507,
         }
     }
 
@@ -95,6 +101,7 @@ impl ApiError {
                 | Self::Unavailable(_)
                 | Self::TimedOut(_)
                 | Self::Superseded
+                | Self::StorageFull(_)
                 | Self::Internal(_)
         )
     }

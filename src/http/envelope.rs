@@ -85,6 +85,15 @@ pub fn render_error(err: &ApiError, mode: HttpStatusMode) -> Response {
         ApiError::Overloaded | ApiError::Unavailable(_) | ApiError::TimedOut(_) | ApiError::Superseded => {
             envelope(status, code, &[("", "The service is temporarily unavailable. Please try again.")], None)
         }
+        ApiError::StorageFull(cause) => {
+            tracing::error!(%cause, "the database's storage is full; the call was rolled back");
+            envelope(
+                status,
+                code,
+                &[("", "The database has no space left; nothing was written. Please try again later.")],
+                None,
+            )
+        }
         ApiError::Internal(cause) => {
             tracing::error!(%cause, "internal error");
             envelope(status, code, &[("", "Internal server error.")], None)

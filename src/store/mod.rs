@@ -145,6 +145,9 @@ pub enum StoreError {
     /// Something the server itself should have made impossible: a 500, never a panic.
     #[error("{0}")]
     Invariant(&'static str),
+    /// The database has no space left for the write, which was rolled back.
+    #[error("{0}")]
+    Full(sqlx::Error),
     /// The `Idempotency-Key` claim this write ran under was taken over; the
     /// write was rolled back.
     #[error("the Idempotency-Key claim was taken over")]
@@ -153,8 +156,36 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
-        if is_unavailable(&err) { Self::Unavailable(err) } else { Self::Other(err) }
+        if is_unavailable(&err) {
+            Self::Unavailable(err)
+        } else if is_storage_full(&err) {
+            Self::Full(err)
+        } else {
+            Self::Other(err)
+        }
     }
+}
+
+/// Whether the single SQLite writer may go back to its pool. A statement
+/// that fails with `SQLITE_FULL` (among others) makes SQLite roll the whole
+/// transaction back by itself; the rollback sqlx then sends finds none and
+/// fails, and sqlx goes on counting the connection as inside a transaction,
+/// so every later write on it fails until a restart. Such a connection is
+/// closed instead, and the pool opens a fresh writer for the next call.
+async fn left_clean(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
+    use sqlx::Connection;
+    // Runs the rollback a dropped transaction queued, so the count is final.
+    conn.ping().await?;
+    if conn.is_in_transaction() {
+        tracing::warn!("the SQLite writer was left inside a transaction; reopening it");
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// SQLite's `SQLITE_FULL` (13) and PostgreSQL's `disk_full` (53100).
+fn is_storage_full(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.code().is_some_and(|code| code == "13" || code == "53100"))
 }
 
 fn is_unavailable(err: &sqlx::Error) -> bool {
@@ -217,6 +248,7 @@ impl Db {
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
                 .acquire_timeout(writer_wait)
+                .after_release(|conn, _| Box::pin(async move { left_clean(conn).await }))
                 .connect_with(options.clone())
                 .await?;
             let read = SqlitePoolOptions::new()
@@ -378,6 +410,7 @@ impl From<StoreError> for ApiError {
         match err {
             StoreError::Unavailable(e) => Self::Unavailable(e.to_string()),
             StoreError::Superseded => Self::Superseded,
+            StoreError::Full(e) => Self::StorageFull(e.to_string()),
             other => Self::Internal(other.to_string()),
         }
     }

@@ -19,7 +19,7 @@ fn pg_bin() -> Option<PathBuf> {
 
 /// The server binaries for a test that starts a cluster of its own; without
 /// them the test is skipped, visibly, and under CI=true it fails.
-fn pg_bin_or_skip(test: &str) -> Option<PathBuf> {
+pub fn pg_bin_or_skip(test: &str) -> Option<PathBuf> {
     let bin = pg_bin();
     if bin.is_none() {
         let required = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
@@ -40,11 +40,12 @@ fn as_postgres(bin: &Path, tool: &str, args: &[&str]) {
     assert!(status.success(), "{tool} {args:?} failed");
 }
 
-struct Cluster {
+pub struct Cluster {
     bin: PathBuf,
     data: String,
+    log: String,
     options: String,
-    url: String,
+    pub url: String,
     _dir: tempfile::TempDir,
 }
 
@@ -57,23 +58,36 @@ impl Cluster {
     /// run apart); `prepare` may write files into the data directory's parent
     /// before the first start and answers extra server options.
     fn create_with(bin: PathBuf, slot: u16, prepare: impl FnOnce(&Path) -> String) -> Self {
+        Self::create_in(bin, slot, None, prepare)
+    }
+
+    /// A cluster whose data directory is on `small` (a size-limited disk)
+    /// while its write-ahead log, log file and socket stay on a roomy one.
+    pub fn create_on(bin: PathBuf, slot: u16, small: &Path) -> Self {
+        Self::create_in(bin, slot, Some(small), |_| String::new())
+    }
+
+    fn create_in(bin: PathBuf, slot: u16, data_on: Option<&Path>, prepare: impl FnOnce(&Path) -> String) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data").display().to_string();
+        let data = data_on.unwrap_or(dir.path()).join("data").display().to_string();
+        let wal = dir.path().join("wal").display().to_string();
         let extra = prepare(dir.path());
-        Command::new("chown").args(["-R", "postgres", dir.path().to_str().unwrap()]).status().unwrap();
-        as_postgres(&bin, "initdb", &["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync"]);
+        for owned in [Some(dir.path()), data_on].into_iter().flatten() {
+            Command::new("chown").args(["-R", "postgres", owned.to_str().unwrap()]).status().unwrap();
+        }
+        as_postgres(&bin, "initdb", &["-D", &data, "--waldir", &wal, "-A", "trust", "-U", "postgres", "--no-sync"]);
         let port = 20000 + (std::process::id() % 19000) as u16 + slot;
         let options =
             format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off {extra}", dir.path().display());
-        let cluster =
-            Self { bin, data, options, url: format!("postgres://postgres@127.0.0.1:{port}/postgres"), _dir: dir };
+        let log = dir.path().join("log").display().to_string();
+        let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
+        let cluster = Self { bin, data, log, options, url, _dir: dir };
         cluster.start();
         cluster
     }
 
     fn start(&self) {
-        let log = format!("{}/../log", self.data);
-        as_postgres(&self.bin, "pg_ctl", &["-D", &self.data, "-o", &self.options, "-l", &log, "-w", "start"]);
+        as_postgres(&self.bin, "pg_ctl", &["-D", &self.data, "-o", &self.options, "-l", &self.log, "-w", "start"]);
     }
 
     fn stop(&self) {

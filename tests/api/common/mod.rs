@@ -106,6 +106,12 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// A SQLite database in `dir`, which the caller made (a small disk, say).
+    pub fn sqlite_in(dir: &std::path::Path) -> Self {
+        let url = format!("sqlite://{}", dir.join("switchyard.db").display());
+        Self { url, dir: tempfile::tempdir().expect("a temporary directory"), pg_name: None }
+    }
+
     pub async fn new(backend: Backend) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
         match backend {
@@ -249,7 +255,7 @@ impl Drop for TestApp {
 }
 
 /// An answer from the API: its HTTP status, headers and parsed envelope.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Answer {
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,
@@ -320,6 +326,44 @@ pub fn missing(what: &str, install: &str) {
     let required = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
     assert!(!required, "{what} is required for this test under CI=true ({install})");
     let _ = writeln!(std::io::stderr(), "*** {what} not installed: this test is SKIPPED ({install}) ***");
+}
+
+/// A tmpfs of `size_mb` MiB mounted on a fresh temporary directory, for
+/// tests of a full disk; unmounted when dropped. Mounting needs root: without
+/// it the test is skipped visibly, and under `CI=true` it fails.
+pub struct SmallDisk {
+    pub dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    pub fn mount(size_mb: u32) -> Option<Self> {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size_mb}m,mode=0777"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !mounted {
+            missing("a tmpfs mount (the tests run as root)", "run the suite as root, as CI does");
+            return None;
+        }
+        Some(Self { dir })
+    }
+
+    /// Fills `mb` MiB with a file that [`SmallDisk::free`] deletes again.
+    pub fn ballast(&self, mb: usize) {
+        std::fs::write(self.dir.path().join("ballast"), vec![1u8; mb << 20]).expect("room for the ballast");
+    }
+
+    pub fn free(&self) {
+        std::fs::remove_file(self.dir.path().join("ballast")).expect("the ballast is there");
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg("-l").arg(self.dir.path()).status();
+    }
 }
 
 /// Repeats `attempt` while it still answers 200, for at most five seconds:
