@@ -57,7 +57,7 @@ impl Cluster {
     /// A cluster on a port of its own (`slot` keeps two clusters of one test
     /// run apart); `prepare` may write files into the data directory's parent
     /// before the first start and answers extra server options.
-    fn create_with(bin: PathBuf, slot: u16, prepare: impl FnOnce(&Path) -> String) -> Self {
+    pub fn create_with(bin: PathBuf, slot: u16, prepare: impl FnOnce(&Path) -> String) -> Self {
         Self::create_in(bin, slot, None, prepare)
     }
 
@@ -86,11 +86,11 @@ impl Cluster {
         cluster
     }
 
-    fn start(&self) {
+    pub fn start(&self) {
         as_postgres(&self.bin, "pg_ctl", &["-D", &self.data, "-o", &self.options, "-l", &self.log, "-w", "start"]);
     }
 
-    fn stop(&self) {
+    pub fn stop(&self) {
         as_postgres(&self.bin, "pg_ctl", &["-D", &self.data, "-m", "fast", "-w", "stop"]);
     }
 }

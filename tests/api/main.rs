@@ -11,6 +11,7 @@ mod crashes;
 mod docs_page;
 mod enswitch_behaviours;
 mod fast_paths;
+mod fault_retries;
 mod faults;
 mod full_disk;
 mod hostile;

@@ -106,6 +106,12 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// A database the caller runs (a throwaway cluster of the test's own);
+    /// nothing is dropped afterwards.
+    pub fn at(url: &str) -> Self {
+        Self { url: url.to_string(), dir: tempfile::tempdir().expect("a temporary directory"), pg_name: None }
+    }
+
     /// A SQLite database in `dir`, which the caller made (a small disk, say).
     pub fn sqlite_in(dir: &std::path::Path) -> Self {
         let url = format!("sqlite://{}", dir.join("switchyard.db").display());
