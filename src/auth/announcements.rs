@@ -22,6 +22,13 @@ use crate::store::{self, Db, announcements::LoginChanges};
 /// trusting the cache rather than wait longer.
 const CATCH_UP_WAIT: Duration = Duration::from_secs(2);
 
+/// How often a listening process announces a marker to itself. A marker not
+/// heard within [`CATCH_UP_WAIT`] means the listening connection was cut
+/// without either side seeing it (a firewall dropping an idle connection, a
+/// backend that hangs): the cache stops being trusted and a new connection
+/// listens, so a change is never missed for longer than this and the wait.
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
+
 /// What this process has announced and heard of its own.
 pub struct Announcements {
     /// Tells this process's catch-up announcements from other processes'.
@@ -94,15 +101,57 @@ impl Authenticator {
     async fn keep_listening(self: Arc<Self>, pool: PgPool, mut listening: Option<LoginChanges>) {
         loop {
             if let Some(mut changes) = listening.take() {
-                while let Some(payload) = changes.next().await {
-                    self.heard(&payload);
-                }
+                self.hear_until_lost(&pool, &mut changes).await;
                 self.cache.set_announced(false);
                 tracing::warn!("stopped hearing of changed logins; every call reads its login until listening again");
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
             listening = self.listen(&pool).await;
         }
+    }
+
+    /// Hears announcements until the connection is lost or falls silent.
+    async fn hear_until_lost(&self, pool: &PgPool, changes: &mut LoginChanges) {
+        // Polled by reference, so that hearing an announcement never restarts
+        // a heartbeat; the listener itself is dropped once this returns.
+        let silent = self.heartbeat(pool);
+        tokio::pin!(silent);
+        loop {
+            tokio::select! {
+                payload = changes.next() => match payload {
+                    Some(payload) => self.heard(&payload),
+                    None => return,
+                },
+                () = &mut silent => {
+                    tracing::warn!("the connection listening for changed logins fell silent; listening anew");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Returns once a marker of this process's own goes unheard.
+    async fn heartbeat(&self, pool: &PgPool) {
+        loop {
+            tokio::time::sleep(HEARTBEAT_EVERY).await;
+            match self.own_marker_heard(pool).await {
+                Ok(true) => {}
+                Ok(false) => return,
+                // The database cannot be reached: the listener's own loss shows that.
+                Err(err) => tracing::warn!(%err, "could not announce a heartbeat marker"),
+            }
+        }
+    }
+
+    /// Announces a marker of this process's own and waits, at most
+    /// [`CATCH_UP_WAIT`], until it is heard: then every announcement
+    /// committed before it has been heard too (they arrive in commit order).
+    async fn own_marker_heard(&self, pool: &PgPool) -> Result<bool, store::StoreError> {
+        let seq = self.announcements.sent.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut heard = self.announcements.heard.subscribe();
+        let marker = format!("sync:{}:{seq}", self.announcements.process);
+        store::announcements::announce(pool, &marker).await?;
+        Ok(tokio::time::timeout(CATCH_UP_WAIT, heard.wait_for(|heard| *heard >= seq)).await.is_ok())
     }
 
     fn heard(&self, payload: &str) {
@@ -133,16 +182,10 @@ impl Authenticator {
             // Every call reads its login anyway.
             return;
         }
-        let seq = self.announcements.sent.fetch_add(1, Ordering::SeqCst) + 1;
-        let mut heard = self.announcements.heard.subscribe();
-        let marker = format!("sync:{}:{seq}", self.announcements.process);
-        let caught_up = match store::announcements::announce(pool, &marker).await {
-            Ok(()) => tokio::time::timeout(CATCH_UP_WAIT, heard.wait_for(|heard| *heard >= seq)).await.is_ok(),
-            Err(err) => {
-                tracing::warn!(%err, "could not announce a catch-up marker");
-                false
-            }
-        };
+        let caught_up = self.own_marker_heard(pool).await.unwrap_or_else(|err| {
+            tracing::warn!(%err, "could not announce a catch-up marker");
+            false
+        });
         if !caught_up {
             tracing::warn!("did not hear this process's own announcement; forgetting every cached login");
             self.cache.forget(&Changed::Everyone);

@@ -146,6 +146,63 @@ async fn a_lost_listener_stops_the_cache_trusting_announcements() {
     assert!(cache.is_empty(), "a changed privilege of the caller's role is announced");
 }
 
+/// PostgreSQL only: a listening connection cut silently (its backend stopped
+/// with SIGSTOP: no notification arrives and nothing closes) is noticed by
+/// the heartbeat, and the cache stops being trusted until a new one listens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_listener_is_noticed_by_its_heartbeat() {
+    if !postgres_enabled().await {
+        return;
+    }
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let cache = &app.state.auth.cache;
+    let until = async |wanted: bool| {
+        // A heartbeat every 5 s, each waiting 2 s for its marker.
+        for _ in 0..300 {
+            if cache.announced() == wanted {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the cache never became announced = {wanted}");
+    };
+    until(true).await;
+    let listener = app
+        .scalar_i64(
+            "SELECT pid::bigint FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND datname = current_database()",
+        )
+        .await;
+    /// Lets the stopped backend run again, also when the test fails.
+    struct Resume(i64);
+    impl Drop for Resume {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("kill").args(["-CONT", &self.0.to_string()]).status();
+        }
+    }
+    let stopped = std::process::Command::new("kill").args(["-STOP", &listener.to_string()]).status();
+    if !stopped.is_ok_and(|s| s.success()) {
+        missing("permission to signal PostgreSQL's backends", "run the suite as root, as CI does");
+        return;
+    }
+    let resume = Resume(listener);
+    app.admin("roles/list", &[]).await.expect("200");
+    app.admin("roles/list", &[]).await.expect("200");
+    until(false).await;
+    assert!(cache.is_empty(), "everything remembered is forgotten");
+    // A change the stopped listener would never have announced is met at once.
+    let new_hash = switchyard::auth::password::hash_blocking("while-Silent-9");
+    app.exec(&format!("UPDATE people SET password_hash = '{new_hash}' WHERE username = 'admin'")).await;
+    app.admin("roles/list", &[]).await.expect("401");
+    app.call_as(ADMIN, "while-Silent-9", "roles/list", &[]).await.expect("200");
+    // A new connection listens, and the cache is trusted again.
+    until(true).await;
+    drop(resume);
+    let listeners = app
+        .scalar_i64("SELECT COUNT(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND datname = current_database()")
+        .await;
+    assert!(listeners >= 1);
+}
+
 both_databases! {
     async fn hostile_search_text_is_only_ever_text(backend) {
         let app = TestApp::spawn(backend).await;
