@@ -197,7 +197,7 @@ pub enum SettingsError {
 /// settings, and so must not trip `deny_unknown_fields`.
 fn is_setting(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
-    key != "admin_username" && key != "admin_password" && !key.starts_with("test_")
+    key != "admin_username" && key != "admin_password" && !key.starts_with("test_") && !key.starts_with("fuzz_")
 }
 
 impl Settings {

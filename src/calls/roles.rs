@@ -246,8 +246,15 @@ async fn access_set(ctx: Ctx, set: AccessSet) -> CallResult {
     let caller = ctx.caller()?;
     // Lowering the role one acts under takes away the access that made the
     // change: the only system owner could lock everyone out with one call.
-    // Someone acting under another role must do it.
-    if set.role == caller.role && lowers(caller.privileges.get(set.privilege), set.access) {
+    // Someone acting under another role must do it. The role is read afresh:
+    // the login may come from a cache that has not yet heard of a new role.
+    let own_role = store::people::get(&ctx.db, caller.person).await?.map_or(caller.role, |me| me.role);
+    let held = if own_role == caller.role {
+        caller.privileges.get(set.privilege)
+    } else {
+        store::roles::privileges(&ctx.db, own_role).await?.get(set.privilege)
+    };
+    if set.role == own_role && lowers(held, set.access) {
         return Err(ApiError::invalid(
             ROLE.name,
             "This is your own role: its access can be lowered only by someone acting under another role.",

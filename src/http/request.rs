@@ -91,20 +91,22 @@ pub fn credentials(params: &Params, headers: &HeaderMap) -> Option<Credentials> 
     Some(Credentials { username: username.to_string(), password: password.to_string() })
 }
 
-/// The peer's address, unless the peer is a trusted proxy: then the last
-/// address of `X-Forwarded-For` that is not itself a trusted proxy.
 /// The scheme the client used: `https` only when a trusted proxy says so in
 /// `X-Forwarded-Proto` (it ends TLS and calls us over plain HTTP); anyone
-/// else's header is the client's own to write and is ignored.
+/// else's header is the client's own to write and is ignored. As with
+/// `X-Forwarded-For`, the last entry is the one our proxy wrote: a proxy
+/// that appends leaves the client's own claim in front of it.
 pub fn forwarded_scheme(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> &'static str {
     let says_https = || {
-        let proto = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).unwrap_or("");
-        // A chain of proxies lists the first hop's scheme first.
-        proto.split(',').next().is_some_and(|first| first.trim().eq_ignore_ascii_case("https"))
+        let last_line = headers.get_all("x-forwarded-proto").iter().next_back();
+        let proto = last_line.and_then(|v| v.to_str().ok()).unwrap_or("");
+        proto.rsplit(',').next().is_some_and(|last| last.trim().eq_ignore_ascii_case("https"))
     };
     if trusted.contains(&peer) && says_https() { "https" } else { "http" }
 }
 
+/// The peer's address, unless the peer is a trusted proxy: then the last
+/// address of `X-Forwarded-For` that is not itself a trusted proxy.
 pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
     if !trusted.contains(&peer) {
         return peer;

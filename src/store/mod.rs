@@ -172,15 +172,15 @@ impl From<sqlx::Error> for StoreError {
 /// fails, and sqlx goes on counting the connection as inside a transaction,
 /// so every later write on it fails until a restart. Such a connection is
 /// closed instead, and the pool opens a fresh writer for the next call.
-async fn left_clean(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
+/// Checked as the writer is taken: by then the pool's own ping at release has
+/// run any rollback a dropped transaction queued, so the count is final.
+fn left_clean(conn: &mut sqlx::SqliteConnection) -> bool {
     use sqlx::Connection;
-    // Runs the rollback a dropped transaction queued, so the count is final.
-    conn.ping().await?;
     if conn.is_in_transaction() {
         tracing::warn!("the SQLite writer was left inside a transaction; reopening it");
-        return Ok(false);
+        return false;
     }
-    Ok(true)
+    true
 }
 
 /// SQLite's `SQLITE_FULL` (13) and PostgreSQL's `disk_full` (53100).
@@ -196,10 +196,11 @@ fn is_unavailable(err: &sqlx::Error) -> bool {
         | sqlx::Error::Tls(_)
         | sqlx::Error::WorkerCrashed => true,
         // PostgreSQL's connection exceptions (08xxx), shutdown and cannot-connect-now (57P0x),
+        // too many connections (53300),
         // and a transaction it chose to end (deadlock 40P01, serialization 40001):
         // nothing was written, and the same call sent again can succeed.
         sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-            code.starts_with("08") || code.starts_with("57P0") || code == "40P01" || code == "40001"
+            code.starts_with("08") || code.starts_with("57P0") || code == "53300" || code == "40P01" || code == "40001"
         }),
         _ => false,
     }
@@ -248,7 +249,7 @@ impl Db {
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
                 .acquire_timeout(writer_wait)
-                .after_release(|conn, _| Box::pin(async move { left_clean(conn).await }))
+                .before_acquire(|conn, _| Box::pin(async move { Ok(left_clean(conn)) }))
                 .connect_with(options.clone())
                 .await?;
             let read = SqlitePoolOptions::new()

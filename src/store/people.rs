@@ -122,15 +122,21 @@ pub async fn delete(tx: &mut Tx, id: i64) -> Result<(), StoreError> {
 }
 
 /// The people who own the system: in customer 1, with a role holding
-/// `system` with full access. On PostgreSQL they are all locked until `tx`
-/// ends, so that two deletes (or demotions) of two of the last two cannot
-/// each see the other still there.
+/// `system` with full access. On PostgreSQL every call that may take
+/// ownership away queues here until `tx` ends (one lock of its own, taken
+/// before the count, so that the count's snapshot already holds what the
+/// call before it committed), and the owners are locked as well: two deletes
+/// or demotions of two of the last two, or two owners taking `system` from
+/// each other's roles at once, cannot each see the other still there.
 pub async fn system_owners(tx: &mut Tx) -> Result<Vec<SystemOwner>, StoreError> {
     const SQL: &str = "SELECT p.id, p.role FROM people p JOIN role_privileges rp ON rp.role = p.role \
          WHERE p.customer = 1 AND rp.privilege = 'system' AND rp.access = 1 ORDER BY p.id";
     Ok(match tx {
         Tx::Sqlite(lite) => sqlx::query_as(SQL).fetch_all(&mut **lite).await?,
-        Tx::Postgres(pg) => sqlx::query_as(&format!("{SQL} FOR UPDATE OF p")).fetch_all(&mut **pg).await?,
+        Tx::Postgres(pg) => {
+            sqlx::query("SELECT pg_advisory_xact_lock(7400003)").execute(&mut **pg).await?;
+            sqlx::query_as(&format!("{SQL} FOR UPDATE OF p")).fetch_all(&mut **pg).await?
+        }
     })
 }
 

@@ -102,8 +102,11 @@ async fn keyed_retries_through_restarts_and_a_kill_act_exactly_once() {
 
     // The faults, each when a share of the writes is done.
     let total = CLIENTS * WRITES;
+    let started = Instant::now();
     let reach = async |share: usize| {
         while done.load(Ordering::Relaxed) < total * share / 100 {
+            // A client that failed stops counting: end the wait rather than hang.
+            assert!(started.elapsed() < Duration::from_secs(300), "the clients stalled at {share}%");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     };

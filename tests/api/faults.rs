@@ -76,7 +76,10 @@ impl Cluster {
             Command::new("chown").args(["-R", "postgres", owned.to_str().unwrap()]).status().unwrap();
         }
         as_postgres(&bin, "initdb", &["-D", &data, "--waldir", &wal, "-A", "trust", "-U", "postgres", "--no-sync"]);
-        let port = 20000 + (std::process::id() % 19000) as u16 + slot;
+        // A port the kernel says is free now: under nextest each test is a
+        // process of its own, so ports derived from the pid could meet.
+        let _ = slot;
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let options =
             format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off {extra}", dir.path().display());
         let log = dir.path().join("log").display().to_string();

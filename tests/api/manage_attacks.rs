@@ -205,6 +205,46 @@ both_databases! {
     // A system owner demoted through the role itself: roles/access/set
     // taking `system` from role 1 (or making it read-only) leaves no system
     // owner at all, which people/update and people/delete refuse.
+    // Two owners under two roles taking `system` from each other's role at
+    // once: each alone leaves an owner, both together would leave none. On
+    // PostgreSQL the second count must see the first change committed.
+    async fn owners_stripping_each_others_roles_at_once_leave_an_owner(backend) {
+        let app = Arc::new(TestApp::spawn(backend).await);
+        for round in 0..15 {
+            let theirs = role(&app, &[("system", "1"), ("user", "1")]).await;
+            let user = format!("own_b{round}");
+            person(&app, &user, theirs, 1).await;
+            app.call_as(&user, PW, "roles/list", &[]).await.expect("200");
+            app.admin("roles/list", &[]).await.expect("200");
+            assert_eq!(system_owners(&app).await, 2, "round {round}");
+            let one = {
+                let app = app.clone();
+                let theirs = s(theirs);
+                tokio::spawn(async move {
+                    app.admin("roles/access/set", &[("role", &theirs), ("privilege", "system"), ("access", "0")]).await.code().to_string()
+                })
+            };
+            let two = {
+                let (app, user) = (app.clone(), user.clone());
+                tokio::spawn(async move {
+                    app.call_as(&user, PW, "roles/access/set", &[("role", "1"), ("privilege", "system"), ("access", "0")]).await.code().to_string()
+                })
+            };
+            let (one, two) = (one.await.unwrap(), two.await.unwrap());
+            for code in [&one, &two] {
+                assert!(["204", "400", "402"].contains(&code.as_str()), "round {round}: roles/access/set answered {code}");
+            }
+            assert!(!(one == "204" && two == "204"), "round {round}: both acted");
+            assert!(system_owners(&app).await >= 1, "round {round}: no system owner left ({one}, {two})");
+            if two == "204" {
+                // Role 1 lost `system`: the other owner gives it back.
+                app.call_as(&user, PW, "roles/access/set", &[("role", "1"), ("privilege", "system"), ("access", "1")]).await.expect("204");
+            }
+            // Back to one owner, the administrator, for the next round.
+            app.admin("roles/access/set", &[("role", &s(theirs)), ("privilege", "system"), ("access", "0")]).await.expect("204");
+        }
+    }
+
     // The caller is a `system` holder outside customer 1, so not an owner and
     // not acting on their own role.
     async fn removing_system_from_the_owners_role_keeps_a_system_owner(backend) {

@@ -232,7 +232,9 @@ async fn openapi_servers_url_is_https_behind_a_trusted_tls_proxy() {
     let app = TestApp::spawn_with(Backend::Sqlite, |s| s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
     for (proto, url) in [
         ("https", "https://switchyard.example"),
-        ("HTTPS, http", "https://switchyard.example"),
+        // A proxy that appends: the last entry is the proxy's own.
+        ("http, HTTPS", "https://switchyard.example"),
+        ("https, http", "http://switchyard.example"),
         ("http", "http://switchyard.example"),
     ] {
         let response = app
