@@ -14,7 +14,8 @@
 set -euo pipefail
 backend="${1:-postgres}"
 minutes="${2:-30}"
-port=18190
+# One port per database, so that the two can soak side by side.
+if [ "$backend" = postgres ]; then port=18191; else port=18190; fi
 source "$(dirname "$0")/lib.sh"
 command -v wrk >/dev/null || { echo "soak: wrk is needed (apt-get install wrk)" >&2; exit 1; }
 
