@@ -80,6 +80,34 @@ async fn keep_sending(
     }
 }
 
+/// The three streams of keyed calls a round sends: one import, then codes
+/// and credits until told to stop or cut off.
+struct Streams {
+    log: Arc<Mutex<Vec<Sent>>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    workers: [tokio::task::JoinHandle<()>; 3],
+}
+
+impl Streams {
+    fn start(server: &Server) -> Self {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let send = |most, make: fn(usize) -> Sent| {
+            tokio::spawn(keep_sending(server.base.clone(), log.clone(), stop.clone(), most, make))
+        };
+        let workers = [send(1, |_| import()), send(usize::MAX, code), send(usize::MAX, credit)];
+        Self { log, stop, workers }
+    }
+
+    /// Waits for the streams to end; every call sent, in order.
+    async fn finish(self) -> Vec<Sent> {
+        for worker in self.workers {
+            worker.await.unwrap();
+        }
+        self.log.lock().unwrap().clone()
+    }
+}
+
 fn import() -> Sent {
     Sent {
         key: "import".into(),
@@ -180,22 +208,13 @@ both_databases! {
             server.call((ADMIN, PW), "classes/create", &[("name", "c")]).await.expect("200");
             server.call((ADMIN, PW), "ingroups/create", &[("name", "i")]).await.expect("200");
 
-            let log = Arc::new(Mutex::new(Vec::new()));
-            let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-            let workers = [
-                tokio::spawn(keep_sending(server.base.clone(), log.clone(), stop.clone(), 1, |_| import())),
-                tokio::spawn(keep_sending(server.base.clone(), log.clone(), stop.clone(), usize::MAX, code)),
-                tokio::spawn(keep_sending(server.base.clone(), log.clone(), stop.clone(), usize::MAX, credit)),
-            ];
+            let streams = Streams::start(&server);
             // The import is sent once; the other two keep going until the kill.
             let kill_at = rng.gen_range(0..3_000);
             tokio::time::sleep(Duration::from_millis(kill_at)).await;
-            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            streams.stop.store(true, std::sync::atomic::Ordering::Relaxed);
             tokio::task::spawn_blocking(move || server.kill()).await.unwrap();
-            for worker in workers {
-                worker.await.unwrap();
-            }
-            let sent: Vec<Sent> = log.lock().unwrap().clone();
+            let sent = streams.finish().await;
             calls_sent += sent.len();
 
             // The database as the kill left it.
@@ -288,22 +307,13 @@ async fn a_terminated_backend_is_a_503_with_nothing_partial() {
         server.call((ADMIN, PW), "classes/create", &[("name", "c")]).await.expect("200");
         server.call((ADMIN, PW), "ingroups/create", &[("name", "i")]).await.expect("200");
 
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let workers = [
-            tokio::spawn(keep_sending(server.base.clone(), log.clone(), stop.clone(), 1, |_| import())),
-            tokio::spawn(keep_sending(server.base.clone(), log.clone(), stop.clone(), usize::MAX, code)),
-            tokio::spawn(keep_sending(server.base.clone(), log.clone(), stop.clone(), usize::MAX, credit)),
-        ];
+        let streams = Streams::start(&server);
         tokio::time::sleep(Duration::from_millis(rng.gen_range(0..2_000))).await;
         ended += terminate_running_backends(&db).await;
         // The process goes on serving: the workers' next calls succeed.
         tokio::time::sleep(Duration::from_millis(300)).await;
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        for worker in workers {
-            worker.await.unwrap();
-        }
-        let sent: Vec<Sent> = log.lock().unwrap().clone();
+        streams.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let sent = streams.finish().await;
 
         // Every call has a whole answer: done, or 503. A 503 means nothing
         // was written, except when the backend was ended after its COMMIT
