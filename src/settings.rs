@@ -6,7 +6,7 @@ use std::{fmt, net::IpAddr, net::SocketAddr, path::PathBuf};
 
 use figment::{
     Figment,
-    providers::{Env, Format, Serialized, Toml},
+    providers::{Data, Env, Format, Serialized, Toml},
 };
 use serde::{Deserialize, Serialize};
 
@@ -208,6 +208,16 @@ impl Settings {
             Some(path) => Toml::file_exact(path),
             None => Toml::file("config.toml"),
         };
+        Self::layered(file, overrides)
+    }
+
+    /// The same layers as [`Settings::load`] with the TOML given as text, so
+    /// that the loader can be fuzzed without a file per input.
+    pub fn from_toml(text: &str, overrides: &Overrides) -> Result<Self, SettingsError> {
+        Self::layered(Toml::string(text), overrides)
+    }
+
+    fn layered(file: Data<Toml>, overrides: &Overrides) -> Result<Self, SettingsError> {
         let env = Env::prefixed("SWITCHYARD_").filter(|key| is_setting(key.as_str())).split("__");
         let settings: Settings = Figment::from(Serialized::defaults(Settings::default()))
             .merge(file)
@@ -358,6 +368,20 @@ mod tests {
         assert!(err.contains("`listen`"), "{err}");
         let settings = Settings { database_url: "mysql://x".into(), ..Settings::default() };
         assert!(settings.validate().unwrap_err().to_string().contains("database_url"));
+    }
+
+    #[test]
+    fn toml_text_takes_the_file_layer_and_overrides_win() {
+        let overrides = Overrides { database_url: Some("postgres://db/sw".into()), ..Overrides::default() };
+        let text = "listen = \"0.0.0.0:9000\"\ndatabase_url = \"sqlite://x.db\"\n[limits]\nmax_in_flight = 3\n";
+        let settings = Settings::from_toml(text, &overrides).unwrap();
+        assert_eq!(settings.listen, "0.0.0.0:9000");
+        assert_eq!(settings.limits.max_in_flight, 3);
+        assert_eq!(settings.database_url, "postgres://db/sw");
+        let err = Settings::from_toml("[limits]\nmax_inflight = 3\n", &Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("max_inflight"), "{err}");
+        let err = Settings::from_toml("[database]\nmax_connections = 1\n", &Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("database.max_connections"), "{err}");
     }
 
     #[test]

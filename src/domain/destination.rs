@@ -141,10 +141,12 @@ impl DestinationType {
             }
             Self::Url => {
                 let rest = dnumber.strip_prefix("https://").or_else(|| dnumber.strip_prefix("http://"));
-                rest.is_some_and(|r| !r.is_empty()) && dnumber.len() <= 1024 && !dnumber.contains(char::is_whitespace)
+                rest.is_some_and(|r| !r.is_empty())
+                    && dnumber.chars().count() <= 1024
+                    && !dnumber.contains(char::is_whitespace)
             }
             Self::Hangup | Self::Busy => dnumber.is_empty(),
-            Self::Email => super::is_email(dnumber) && dnumber.len() <= 255,
+            Self::Email => super::is_email(dnumber) && dnumber.chars().count() <= 255,
         };
         if ok { Ok(()) } else { Err(self.expectation()) }
     }
@@ -213,7 +215,7 @@ fn is_sip_uri(value: &str) -> bool {
     let Some(rest) = value.strip_prefix("sips:").or_else(|| value.strip_prefix("sip:")) else { return false };
     match rest.split_once('@') {
         Some((user, host)) => {
-            !user.is_empty() && !host.is_empty() && value.len() <= 255 && !value.contains(char::is_whitespace)
+            !user.is_empty() && !host.is_empty() && value.chars().count() <= 255 && !value.contains(char::is_whitespace)
         }
         None => false,
     }
@@ -249,6 +251,23 @@ mod tests {
             }
         }
         assert!(T::Url.check(&format!("https://{}", "a".repeat(1020))).is_err());
+    }
+
+    /// Found by the `destination` fuzz target: the limits are documented in
+    /// characters, and were counted in bytes, so a sipuri, url or email of
+    /// fewer characters than the limit but more UTF-8 bytes was refused.
+    #[test]
+    fn length_limits_count_characters_not_bytes() {
+        let sip = format!("sip:{}@example.com", "é".repeat(200));
+        assert!(sip.len() > 255 && sip.chars().count() <= 255);
+        assert_eq!(T::SipUri.check(&sip), Ok(()));
+        let url = format!("https://example.com/{}", "ü".repeat(1000));
+        assert!(url.len() > 1024 && url.chars().count() <= 1024);
+        assert_eq!(T::Url.check(&url), Ok(()));
+        let email = format!("{}@example.com", "ß".repeat(200));
+        assert_eq!(T::Email.check(&email), Ok(()));
+        assert!(T::SipUri.check(&format!("sip:{}@x", "é".repeat(250))).is_err());
+        assert!(T::Url.check(&format!("https://{}", "ü".repeat(1017))).is_err());
     }
 
     #[test]
