@@ -71,8 +71,7 @@ async fn until_done(bases: &RwLock<Vec<String>>, turn: &mut usize, client: usize
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keyed_retries_through_restarts_and_a_kill_act_exactly_once() {
     let Some(bin) = pg_bin_or_skip("the retries-through-faults test") else { return };
-    let cluster =
-        Arc::new(tokio::task::spawn_blocking(move || Cluster::create_with(bin, 3, |_| String::new())).await.unwrap());
+    let cluster = Arc::new(tokio::task::spawn_blocking(move || Cluster::create(bin)).await.unwrap());
     let db = TestDb::at(&cluster.url);
     let envs = [
         ("SWITCHYARD_ADMIN_PASSWORD", PW),

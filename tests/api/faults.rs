@@ -50,24 +50,24 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    fn create(bin: PathBuf) -> Self {
-        Self::create_with(bin, 0, |_| String::new())
+    pub fn create(bin: PathBuf) -> Self {
+        Self::create_with(bin, |_| String::new())
     }
 
-    /// A cluster on a port of its own (`slot` keeps two clusters of one test
-    /// run apart); `prepare` may write files into the data directory's parent
-    /// before the first start and answers extra server options.
-    pub fn create_with(bin: PathBuf, slot: u16, prepare: impl FnOnce(&Path) -> String) -> Self {
-        Self::create_in(bin, slot, None, prepare)
+    /// A cluster on a port of its own; `prepare` may write files into the
+    /// data directory's parent before the first start and answers extra
+    /// server options.
+    fn create_with(bin: PathBuf, prepare: impl FnOnce(&Path) -> String) -> Self {
+        Self::create_in(bin, None, prepare)
     }
 
     /// A cluster whose data directory is on `small` (a size-limited disk)
     /// while its write-ahead log, log file and socket stay on a roomy one.
-    pub fn create_on(bin: PathBuf, slot: u16, small: &Path) -> Self {
-        Self::create_in(bin, slot, Some(small), |_| String::new())
+    pub fn create_on(bin: PathBuf, small: &Path) -> Self {
+        Self::create_in(bin, Some(small), |_| String::new())
     }
 
-    fn create_in(bin: PathBuf, slot: u16, data_on: Option<&Path>, prepare: impl FnOnce(&Path) -> String) -> Self {
+    fn create_in(bin: PathBuf, data_on: Option<&Path>, prepare: impl FnOnce(&Path) -> String) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let data = data_on.unwrap_or(dir.path()).join("data").display().to_string();
         let wal = dir.path().join("wal").display().to_string();
@@ -78,7 +78,6 @@ impl Cluster {
         as_postgres(&bin, "initdb", &["-D", &data, "--waldir", &wal, "-A", "trust", "-U", "postgres", "--no-sync"]);
         // A port the kernel says is free now: under nextest each test is a
         // process of its own, so ports derived from the pid could meet.
-        let _ = slot;
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let options =
             format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off {extra}", dir.path().display());
@@ -219,7 +218,7 @@ async fn postgres_over_tls_verifies_the_server() {
     let cluster = tokio::task::spawn_blocking({
         let certs = certs.path().to_path_buf();
         move || {
-            Cluster::create_with(bin, 1, |dir| {
+            Cluster::create_with(bin, |dir| {
                 make_ca(&certs, "ca");
                 make_ca(&certs, "other-ca");
                 std::fs::write(certs.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();

@@ -83,7 +83,7 @@ async fn postgres_out_of_space_is_507_then_recovers() {
     let Some(bin) = pg_bin_or_skip("the PostgreSQL full-disk test") else { return };
     let Some(disk) = SmallDisk::mount(96) else { return };
     let small = disk.dir.path().to_path_buf();
-    let cluster = tokio::task::spawn_blocking(move || Cluster::create_on(bin, 2, &small)).await.unwrap();
+    let cluster = tokio::task::spawn_blocking(move || Cluster::create_on(bin, &small)).await.unwrap();
     let app = TestApp::spawn_with(Backend::Sqlite, |s| s.database_url = cluster.url.clone()).await;
     app.admin("people/password", &[("old_password", ADMIN_PASSWORD), ("password", PW)]).await.expect("204");
     let free = fs_free_mb(disk.dir.path());
