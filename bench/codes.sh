@@ -71,3 +71,7 @@ else
   created=$(sqlite3 "$work/bench.db" "SELECT COUNT(*) FROM codes")
 fi
 echo "codes created through the API: $created"
+# Group commit: how many creates each trip to the database wrote, on average.
+metrics=$(curl -s "http://127.0.0.1:$port/metrics")
+awk '/^switchyard_codes_created_total / {c = $2} /^switchyard_code_batches_total / {b = $2}
+  END {if (b > 0) printf "creates per trip to the database: %.1f (%d creates, %d trips)\n", c / b, c, b}' <<<"$metrics"

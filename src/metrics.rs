@@ -38,6 +38,8 @@ pub struct Metrics {
     latency: Mutex<BTreeMap<&'static str, Histogram>>,
     pub numbers_added: AtomicU64,
     pub codes_created: AtomicU64,
+    /// Trips to the database that wrote usual creates together (group commit).
+    pub code_batches: AtomicU64,
 }
 
 impl Metrics {
@@ -98,6 +100,12 @@ impl Metrics {
             load(&self.numbers_added),
         );
         counter(&mut out, "switchyard_codes_created_total", "Feature codes created.", load(&self.codes_created));
+        counter(
+            &mut out,
+            "switchyard_code_batches_total",
+            "Trips to the database that wrote usual codes/create calls together; codes created over trips is the batch size.",
+            load(&self.code_batches),
+        );
         counter(&mut out, "switchyard_auth_failures_total", "Failed password checks.", load(&auth.failures));
         counter(
             &mut out,

@@ -5,7 +5,13 @@ use std::{ops::Deref, sync::Arc};
 
 use tokio::sync::Semaphore;
 
-use crate::{auth::Authenticator, calls::Registry, metrics::Metrics, settings::Settings, store::Db};
+use crate::{
+    auth::Authenticator,
+    calls::Registry,
+    metrics::Metrics,
+    settings::Settings,
+    store::{Db, code_batches::CodeBatches},
+};
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -22,6 +28,8 @@ pub struct Inner {
     /// Streamed lists at once, each holding a database connection.
     pub streams: Arc<Semaphore>,
     pub metrics: Arc<Metrics>,
+    /// The usual codes/create, written in batches (group commit).
+    pub code_batches: Arc<CodeBatches>,
     /// This process among others on one database: the owner of its
     /// `Idempotency-Key` claims.
     pub instance: String,
@@ -42,6 +50,7 @@ impl AppState {
         let streams = Arc::new(Semaphore::new(settings.max_streams()));
         let metrics = Arc::new(Metrics::default());
         let instance = random_id();
+        let code_batches = Arc::new(CodeBatches::new(db.clone(), metrics.clone()));
         Self(Arc::new(Inner {
             settings,
             db,
@@ -51,6 +60,7 @@ impl AppState {
             body_readers,
             streams,
             metrics,
+            code_batches,
             instance,
         }))
     }

@@ -381,15 +381,16 @@ async fn create(ctx: Ctx, request: NewCode) -> CallResult {
 }
 
 /// The usual create (no object named, no maximum in the plan, neither
-/// validation nor an `Idempotency-Key`): one trip to the database, its own
-/// transaction. `None` when the call needs the whole transaction.
+/// validation nor an `Idempotency-Key`): one trip to the database and one
+/// commit, shared with the creates that arrive at the same moment. `None`
+/// when the call needs the whole transaction.
 async fn create_alone(ctx: &Ctx, request: &NewCode) -> Result<Option<Reply>, ApiError> {
     if !request.named.is_empty() || ctx.validation || ctx.claim.is_some() {
         return Ok(None);
     }
     // The transaction commits as the trip ends: a timeout waits for its outcome.
     ctx.committing.store(true, std::sync::atomic::Ordering::SeqCst);
-    let outcome = store::codes::insert_alone(&ctx.db, &request.record, &audit_entry(ctx)?).await;
+    let outcome = ctx.code_batches.insert(request.record.clone(), audit_entry(ctx)?).await;
     ctx.committing.store(false, std::sync::atomic::Ordering::SeqCst);
     match outcome? {
         PlanInsert::Limited => Ok(None),

@@ -144,6 +144,8 @@ pub struct Ctx {
     /// timeout waits for the outcome instead of cancelling, since a commit
     /// under way may already have taken effect.
     pub committing: Arc<std::sync::atomic::AtomicBool>,
+    /// Where the usual codes/create goes to be written with others.
+    pub code_batches: Arc<crate::store::code_batches::CodeBatches>,
 }
 
 /// An `Idempotency-Key` claim: the call's answer is stored in the same

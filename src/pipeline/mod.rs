@@ -212,6 +212,7 @@ async fn admit_and_call(
         claim: ticket.as_ref().map(|ticket| Claim { key: ticket.claim().clone(), render: stored_form }),
         streams: state.streams.clone(),
         committing: committing.clone(),
+        code_batches: state.code_batches.clone(),
     };
     let secs = state.settings.limits.call_timeout_secs;
     // A panic in a handler is a 500 like any other fault, not a lost task.

@@ -60,6 +60,20 @@ where
         .bind(super::now_epoch())
 }
 
+/// `entry` as a row of the `audit` table in JSON, for a statement that
+/// writes many rows from one array (see `codes::insert_together`).
+pub fn as_row(entry: &NewAudit) -> Value {
+    serde_json::json!({
+        "person": entry.person,
+        "username": entry.username,
+        "customer": entry.customer,
+        "client": entry.client,
+        "call": entry.call,
+        "object": Value::Object(entry.object.clone()).to_string(),
+        "created": super::now_epoch(),
+    })
+}
+
 /// The same, on a bare connection already inside a transaction (bulk loads
 /// manage their own).
 macro_rules! record_on {

@@ -49,56 +49,83 @@ stored_record! {
 static COLUMNS: LazyLock<String> = LazyLock::new(|| FIELDS.join(", "));
 static INSERT: LazyLock<String> =
     LazyLock::new(|| format!("INSERT INTO codes ({}) VALUES ({})", *COLUMNS, placeholders(1, FIELDS.len())));
-/// The customer's plan and its maximum for codes, joined as in
-/// `plans::allows_one_more`, for the statement that checks and inserts at once.
-static PLAN_OF_CUSTOMER: LazyLock<String> = LazyLock::new(|| {
+/// The customer bound at `$customer`, its plan and the plan's maximum for
+/// codes, joined as in `plans::allows_one_more`, for the statements that
+/// check and insert at once.
+fn plan_of_customer(customer: usize) -> String {
     format!(
-        "FROM customers c LEFT JOIN plan_features f ON f.plan = c.plan AND f.feature = '{}' WHERE c.id = $1",
+        "FROM customers c LEFT JOIN plan_features f ON f.plan = c.plan AND f.feature = '{}' WHERE c.id = ${customer}",
         Feature::Codes.key()
     )
-});
+}
 
-/// A maximum that sets no limit (no feature row, or -1): only then does the
+/// A maximum that sets no limit (no feature row, or -1): only then does a
 /// statement insert, because counting under a limit needs the customer's lock
 /// taken before the count (a statement of its own; see `allows_one_more`).
 const UNLIMITED: &str = "(f.maximum IS NULL OR f.maximum = -1)";
 
-/// codes/create in one statement on PostgreSQL: the plan check, the insert
-/// and the audit row, holding the customer (`FOR KEY SHARE`) like every
-/// writer that names it.
-static INSERT_WITHIN_PLAN_PG: LazyLock<String> = LazyLock::new(|| {
-    let n = FIELDS.len();
-    format!(
-        "WITH plan AS (SELECT f.maximum AS maximum {plan} FOR KEY SHARE OF c), \
-         code AS (INSERT INTO codes ({columns}) SELECT {values} FROM plan f WHERE {UNLIMITED} RETURNING 1), \
-         audit_row AS ({audit_into} SELECT {audit} FROM code) \
-         SELECT maximum, (SELECT COUNT(*) FROM code) FROM plan",
-        plan = *PLAN_OF_CUSTOMER,
-        columns = *COLUMNS,
-        values = placeholders(1, n),
-        audit_into = audit::INSERT_INTO,
-        audit = placeholders(n + 1, n + 7),
-    )
-});
+/// Values bound per create: the record's fields, then the audit row's seven.
+const BOUND_PER_CREATE: usize = FIELDS.len() + 7;
 
-/// The same on SQLite, as three statements sent at once (one trip to the
-/// writer connection's thread); `changes()` carries whether the code went in.
-static INSERT_WITHIN_PLAN_LITE: LazyLock<String> = LazyLock::new(|| {
-    let n = FIELDS.len();
+/// codes/create on SQLite, its values bound from `$first` on: the plan check
+/// and the insert, the audit row when the code went in (`changes()` carries
+/// that), and one row saying what happened: whether the customer exists, its
+/// plan's maximum, and whether the code went in. An existing code is passed
+/// over, not an error, so that one create cannot undo the others sent with it.
+fn create_lite(first: usize) -> String {
+    let fields = FIELDS.len();
+    // The customer is the record's first field.
+    let plan = plan_of_customer(first);
     format!(
-        "INSERT INTO codes ({columns}) SELECT {values} {plan} AND {UNLIMITED}; \
+        "INSERT INTO codes ({columns}) SELECT {values} {plan} AND {UNLIMITED} ON CONFLICT DO NOTHING; \
          {audit_into} SELECT {audit} WHERE changes() = 1; \
-         SELECT f.maximum, changes() {plan}",
-        plan = *PLAN_OF_CUSTOMER,
+         SELECT EXISTS (SELECT 1 FROM customers WHERE id = ${first}), (SELECT f.maximum {plan}), changes() = 1",
         columns = *COLUMNS,
-        values = placeholders(1, n),
+        values = placeholders(first, first + fields - 1),
         audit_into = audit::INSERT_INTO,
-        audit = placeholders(n + 1, n + 7),
+        audit = placeholders(first + fields, first + BOUND_PER_CREATE - 1),
+    )
+}
+
+/// [`create_lite`] inside a transaction the caller holds.
+static CREATE_LITE: LazyLock<String> = LazyLock::new(|| create_lite(1));
+
+/// `count` creates on SQLite as one transaction, sent at once to the writer
+/// connection's thread.
+fn create_together_lite(count: usize) -> String {
+    let creates: Vec<String> = (0..count).map(|k| create_lite(1 + k * BOUND_PER_CREATE)).collect();
+    format!("BEGIN IMMEDIATE; {}; COMMIT", creates.join("; "))
+}
+
+/// codes/create on PostgreSQL for any number of codes in one statement (one
+/// round trip, one commit): the records and their audit rows arrive as two
+/// JSON arrays (`$1`, `$2`) in the shape of their tables. The customers are
+/// held (`FOR KEY SHARE`) like every writer that names one holds it. Codes go
+/// in key order, so two processes' batches wait for each other's codes in
+/// one order and cannot deadlock on them. An existing code, or the second of
+/// two equal codes sent together, is passed over; the answer is one row per
+/// create, in order, as on SQLite.
+static CREATE_PG: LazyLock<String> = LazyLock::new(|| {
+    let record_columns: Vec<String> = FIELDS.iter().map(|f| format!("r.{f}")).collect();
+    format!(
+        "WITH r AS (SELECT * FROM json_populate_recordset(NULL::codes, $1::json) WITH ORDINALITY), \
+         a AS (SELECT * FROM json_populate_recordset(NULL::audit, $2::json) WITH ORDINALITY), \
+         plan AS (SELECT r.ordinality AS ord, f.maximum FROM r JOIN customers c ON c.id = r.customer \
+                  LEFT JOIN plan_features f ON f.plan = c.plan AND f.feature = '{feature}' FOR KEY SHARE OF c), \
+         code AS (INSERT INTO codes ({columns}) SELECT {record_columns} FROM r JOIN plan f ON f.ord = r.ordinality \
+                  WHERE {UNLIMITED} ORDER BY r.customer, r.code, r.ordinality ON CONFLICT DO NOTHING RETURNING customer, code), \
+         won AS (SELECT DISTINCT ON (r.customer, r.code) r.ordinality AS ord FROM r \
+                 JOIN code ON code.customer = r.customer AND code.code = r.code ORDER BY r.customer, r.code, r.ordinality), \
+         audit_row AS ({audit_into} SELECT a.person, a.username, a.customer, a.client, a.call, a.object, a.created \
+                       FROM a JOIN won ON won.ord = a.ordinality) \
+         SELECT p.ord IS NOT NULL, p.maximum, w.ord IS NOT NULL FROM r \
+         LEFT JOIN plan p ON p.ord = r.ordinality LEFT JOIN won w ON w.ord = r.ordinality ORDER BY r.ordinality",
+        feature = Feature::Codes.key(),
+        columns = *COLUMNS,
+        record_columns = record_columns.join(", "),
+        audit_into = audit::INSERT_INTO,
     )
 });
-/// [`INSERT_WITHIN_PLAN_LITE`] as a transaction of its own.
-static INSERT_ALONE_LITE: LazyLock<String> =
-    LazyLock::new(|| format!("BEGIN IMMEDIATE; {}; COMMIT", *INSERT_WITHIN_PLAN_LITE));
 static UPDATE: LazyLock<String> = LazyLock::new(|| {
     let sets: Vec<String> = FIELDS.iter().enumerate().skip(2).map(|(i, f)| format!("{f} = ${}", i + 1)).collect();
     format!("UPDATE codes SET {} WHERE customer = $1 AND code = $2", sets.join(", "))
@@ -171,79 +198,90 @@ pub enum PlanInsert {
     NoCustomer,
 }
 
-/// Inserts `record` with its audit row `entry` when the customer's plan sets
-/// no maximum for codes, the usual case: plan check, insert and audit row in
-/// one round trip. Otherwise writes nothing and says why.
+/// Inserts `record` with its audit row `entry`, inside `tx`, when the
+/// customer's plan sets no maximum for codes, the usual case: plan check,
+/// insert and audit row in one round trip. Otherwise writes nothing and says why.
 pub async fn insert_within_plan(tx: &mut Tx, record: &CodeRecord, entry: &NewAudit) -> Result<PlanInsert, StoreError> {
-    judge(match tx {
-        Tx::Postgres(pg) => within_plan_pg(&mut **pg, record, entry).await,
-        Tx::Sqlite(lite) => within_plan_lite(&mut **lite, &INSERT_WITHIN_PLAN_LITE, record, entry).await,
-    })
+    let create = [(record, entry)];
+    let mut outcomes = match tx {
+        Tx::Postgres(pg) => created_pg(&mut **pg, &create).await?,
+        Tx::Sqlite(lite) => created_lite(&mut **lite, &CREATE_LITE, &create).await?,
+    };
+    outcomes.pop().ok_or(StoreError::Invariant("a code create answered no row"))
 }
 
-/// [`insert_within_plan`] as its own transaction, in one trip to the
-/// database: on PostgreSQL a single statement (one round trip, one commit);
-/// on SQLite its three statements between `BEGIN IMMEDIATE` and `COMMIT`,
-/// sent at once to the writer connection's thread. A statement that fails
-/// leaves SQLite's transaction open, so it is rolled back before the writer
-/// goes back to its pool.
-pub async fn insert_alone(db: &Db, record: &CodeRecord, entry: &NewAudit) -> Result<PlanInsert, StoreError> {
-    judge(match db {
-        Db::Postgres(pool) => within_plan_pg(&mut *super::pool_wait::timed(pool.acquire()).await?, record, entry).await,
+/// Creates that arrived together, each under [`insert_within_plan`]'s rules,
+/// as one transaction of their own in one trip to the database: on
+/// PostgreSQL a single statement, on SQLite their statements between `BEGIN
+/// IMMEDIATE` and `COMMIT`, sent at once to the writer connection's thread.
+/// One outcome per create, in order. On an error nothing was written (a
+/// SQLite statement that fails leaves the transaction open, so it is rolled
+/// back before the writer goes back to its pool).
+pub async fn insert_together(db: &Db, creates: &[(&CodeRecord, &NewAudit)]) -> Result<Vec<PlanInsert>, StoreError> {
+    let outcomes = match db {
+        Db::Postgres(pool) => created_pg(&mut *super::pool_wait::timed(pool.acquire()).await?, creates).await?,
         Db::Sqlite(lite) => {
             let mut writer = super::pool_wait::timed(lite.write.acquire()).await?;
-            let found = within_plan_lite(&mut *writer, &INSERT_ALONE_LITE, record, entry).await;
+            let found = created_lite(&mut *writer, &create_together_lite(creates.len()), creates).await;
             if found.is_err() {
                 // "No transaction is active" when it failed before BEGIN or
                 // after COMMIT: nothing to undo then.
                 if let Err(err) = sqlx::query("ROLLBACK").execute(&mut *writer).await {
-                    tracing::debug!(%err, "nothing to roll back after a failed code create");
+                    tracing::debug!(%err, "nothing to roll back after failed code creates");
                 }
             }
-            found
+            found?
         }
-    })
+    };
+    if outcomes.len() != creates.len() {
+        return Err(StoreError::Invariant("code creates answered another number of rows"));
+    }
+    Ok(outcomes)
 }
 
-/// (the plan's maximum, rows inserted), or no row when there is no such customer.
-type WithinPlan = Result<Option<(Option<i64>, i64)>, sqlx::Error>;
-
-async fn within_plan_pg<'e>(on: impl sqlx::PgExecutor<'e>, record: &CodeRecord, entry: &NewAudit) -> WithinPlan {
-    let query = audit::bind_entry(bind_record(sqlx::query(&INSERT_WITHIN_PLAN_PG), record), entry);
-    query.fetch_optional(on).await?.map(|row| plan_outcome(&row)).transpose()
+async fn created_pg<'e>(
+    on: impl sqlx::PgExecutor<'e>,
+    creates: &[(&CodeRecord, &NewAudit)],
+) -> Result<Vec<PlanInsert>, StoreError> {
+    let records: Vec<&CodeRecord> = creates.iter().map(|(record, _)| *record).collect();
+    let audits: Vec<serde_json::Value> = creates.iter().map(|(_, entry)| audit::as_row(entry)).collect();
+    let rows = sqlx::query(&CREATE_PG)
+        .bind(serde_json::to_string(&records).map_err(|_| StoreError::Invariant("a code that is not JSON"))?)
+        .bind(serde_json::Value::Array(audits).to_string())
+        .fetch_all(on)
+        .await?;
+    rows.iter().map(plan_outcome).collect()
 }
 
-/// `sql`'s statements on SQLite: only the last one answers a row.
-async fn within_plan_lite<'e>(
+/// `sql`'s statements on SQLite: each create's last statement answers its row.
+async fn created_lite<'e>(
     on: impl sqlx::SqliteExecutor<'e>,
     sql: &str,
-    record: &CodeRecord,
-    entry: &NewAudit,
-) -> WithinPlan {
-    let rows = audit::bind_entry(bind_record(sqlx::query(sql), record), entry).fetch_all(on).await?;
-    rows.last().map(plan_outcome).transpose()
-}
-
-/// What the statement's answer (the plan's maximum, rows inserted) means.
-fn judge(found: WithinPlan) -> Result<PlanInsert, StoreError> {
-    match found {
-        Err(err) if is_unique_violation(&err, "codes_pkey") => Ok(PlanInsert::Exists),
-        Err(err) => Err(err.into()),
-        Ok(None) => Ok(PlanInsert::NoCustomer),
-        Ok(Some((_, inserted))) if inserted > 0 => Ok(PlanInsert::Inserted),
-        Ok(Some((Some(maximum), _))) if maximum > 0 => Ok(PlanInsert::Limited),
-        Ok(Some(_)) => Ok(PlanInsert::Forbidden),
+    creates: &[(&CodeRecord, &NewAudit)],
+) -> Result<Vec<PlanInsert>, StoreError> {
+    let mut query = sqlx::query(sql);
+    for (record, entry) in creates {
+        query = audit::bind_entry(bind_record(query, record), entry);
     }
+    let rows = query.fetch_all(on).await?;
+    rows.iter().map(plan_outcome).collect()
 }
 
-/// (the plan's maximum, rows inserted) from the last row of either statement.
-fn plan_outcome<R: sqlx::Row>(row: &R) -> Result<(Option<i64>, i64), sqlx::Error>
+/// What a create's row (customer exists, the plan's maximum, inserted) means.
+fn plan_outcome<R: sqlx::Row>(row: &R) -> Result<PlanInsert, StoreError>
 where
     usize: sqlx::ColumnIndex<R>,
-    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> Option<i64>: sqlx::Decode<'r, R::Database>,
+    for<'r> bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
-    Ok((row.try_get(0)?, row.try_get(1)?))
+    let (customer, maximum, inserted): (bool, Option<i64>, bool) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+    Ok(match maximum {
+        _ if !customer => PlanInsert::NoCustomer,
+        _ if inserted => PlanInsert::Inserted,
+        None | Some(-1) => PlanInsert::Exists,
+        Some(maximum) if maximum > 0 => PlanInsert::Limited,
+        Some(_) => PlanInsert::Forbidden,
+    })
 }
 
 /// Inserts a code; the primary key decides a race between two creates of one code.

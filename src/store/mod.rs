@@ -77,6 +77,7 @@ pub mod audit;
 pub mod auth;
 pub mod backup;
 pub mod bootstrap;
+pub mod code_batches;
 pub mod codes;
 pub mod customers;
 pub mod groups;

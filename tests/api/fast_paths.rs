@@ -255,6 +255,107 @@ both_databases! {
 }
 
 both_databases! {
+    async fn codes_created_together_each_get_their_own_answer(backend) {
+        let app = TestApp::spawn(backend).await;
+        let customer_on = |plan: String| {
+            let app = &app;
+            async move {
+                let created = app.admin("customers/create", &[("name", "C"), ("email", "c@c.c"), ("plan", &plan)]).await;
+                created.expect("200").data()["id"].to_string()
+            }
+        };
+        let plan_of = async |name: &str, maximum: Option<&str>| {
+            let plan = app.admin("plans/create", &[("name", name)]).await.expect("200").data()["id"].to_string();
+            if let Some(maximum) = maximum {
+                let feature = [("plan", plan.as_str()), ("feature", "codes"), ("maximum", maximum)];
+                app.admin("plans/features/set", &feature).await.expect("204");
+            }
+            plan
+        };
+        let open = customer_on(plan_of("Open", None).await).await;
+        let none = customer_on(plan_of("No codes", Some("0")).await).await;
+        let two = customer_on(plan_of("Two codes", Some("2")).await).await;
+        // 200 creates at once, five kinds mixed, so that the writes that go
+        // together hold every outcome side by side.
+        let creates = (0..200).map(|i| {
+            let (customer, code) = match i % 5 {
+                0 => (open.clone(), "9999".to_string()),
+                1 => (open.clone(), format!("{}", 1000 + i)),
+                2 => (none.clone(), format!("{}", 1000 + i)),
+                3 => ("999999".to_string(), format!("{}", 1000 + i)),
+                _ => (two.clone(), format!("{}", 1000 + i)),
+            };
+            let app = &app;
+            async move {
+                let params = [("code", code.as_str()), ("customer", customer.as_str()), ("dtype", "busy"), ("dnumber", "")];
+                (i % 5, app.admin("codes/create", &params).await)
+            }
+        });
+        let answers = futures_util::future::join_all(creates).await;
+        let of_kind = |kind: usize, code: &str| answers.iter().filter(|(k, a)| *k == kind && a.code() == code).count();
+        for (kind, answer) in &answers {
+            match (kind, answer.code()) {
+                (0 | 1 | 4, "204") | (2 | 4, "403") => {}
+                (0, "400") => drop(answer.expect_invalid(&["code"])),
+                (3, "400") => drop(answer.expect_invalid(&["customer"])),
+                _ => panic!("kind {kind} answered {}", answer.body),
+            }
+        }
+        assert_eq!(of_kind(0, "204"), 1, "one of forty equal codes goes in");
+        assert_eq!(of_kind(1, "204"), 40);
+        assert_eq!(of_kind(4, "204"), 2, "the plan's maximum holds");
+        let created = answers.iter().filter(|(_, a)| a.code() == "204").count() as i64;
+        assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM codes").await, created);
+        // One audit row per code that went in, and none for a code that did not.
+        let audited = app.scalar_i64("SELECT COUNT(*) FROM audit WHERE call = 'codes/create'").await;
+        assert_eq!(audited, created);
+        let equal = app.scalar_i64("SELECT COUNT(*) FROM audit WHERE call = 'codes/create' AND object LIKE '%\"9999\"%'").await;
+        assert_eq!(equal, 1);
+        // Fewer trips than creates is what the batches are for, but how few
+        // depends on timing: only that every create went through one is checked.
+        let metrics = app.client.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+        let trips: u64 = metrics
+            .lines()
+            .find_map(|line| line.strip_prefix("switchyard_code_batches_total "))
+            .and_then(|n| n.parse().ok())
+            .expect("switchyard_code_batches_total");
+        assert!((1..=200).contains(&trips), "{trips} trips");
+    }
+
+    async fn a_create_the_database_refuses_does_not_sink_those_written_with_it(backend) {
+        let app = TestApp::spawn(backend).await;
+        // A fault of the database's own on one code: a trigger refuses it.
+        match backend {
+            Backend::Sqlite => {
+                app.exec("CREATE TRIGGER refuse BEFORE INSERT ON codes WHEN NEW.code = '6666' BEGIN SELECT RAISE(ABORT, 'refused'); END")
+                    .await
+            }
+            Backend::Postgres => {
+                app.exec(
+                    "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS \
+                     $$ BEGIN IF NEW.code = '6666' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$",
+                )
+                .await;
+                app.exec("CREATE TRIGGER refuse BEFORE INSERT ON codes FOR EACH ROW EXECUTE FUNCTION refuse()").await;
+            }
+        }
+        for round in 0..5 {
+            let creates = (0..60).map(|i| {
+                let code = if i == 30 { "6666".to_string() } else { format!("{}", 10_000 + round * 100 + i) };
+                let app = &app;
+                async move { (code.clone(), app.admin("codes/create", &[("code", &code), ("dtype", "busy"), ("dnumber", "")]).await) }
+            });
+            for (code, answer) in futures_util::future::join_all(creates).await {
+                match code.as_str() {
+                    "6666" => assert_eq!(answer.code(), "500", "{}", answer.body),
+                    _ => assert_eq!(answer.code(), "204", "{code}: {}", answer.body),
+                }
+            }
+        }
+        assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM codes").await, 5 * 59);
+        assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM audit WHERE call = 'codes/create'").await, 5 * 59);
+    }
+
     async fn a_customer_deleted_while_its_codes_are_created_keeps_none(backend) {
         let app = TestApp::spawn(backend).await;
         let plan = app.admin("plans/create", &[("name", "Open")]).await.expect("200").data()["id"].to_string();
