@@ -3,18 +3,20 @@
 # numbers through the API's own numbers/system/create (ten ranges of up to a
 # million, the way an operator would), then times each read RUNS times
 # (median of curl's total time, a new connection each, credentials in the
-# query) and a 1,000,000-number create into the loaded table against the
-# same create into an empty table on a second server, alternating,
-# CREATE_RUNS times; then the same create into the empty table without each
-# secondary index in turn, to show what each costs. Prints one table of
-# medians and ratios.
+# query) and a 1,000,000-number create into the loaded table, once into the
+# middle of its key and once past its end, against the same create into an
+# empty table on a second server, alternating, CREATE_RUNS times, each after
+# a checkpoint and undone after; then the same create into the empty table
+# without each secondary index in turn, to show what each costs. Prints one
+# table of medians and ratios.
 #
 #   bench/scale.sh [sqlite|postgres|both]      RUNS=21 CREATE_RUNS=3 by default
 #
 # The key space is 4420 followed by 8 digits. Loaded: 442000000000 to
 # 442010999999 except 442005xxxxxx, which the timed creates add in the middle
-# of the key; of 442009xxxxxx, 10,000 numbers are class 2 (the small class),
-# 10,000 belong to customer S and 100 to customer H. PostgreSQL gets a
+# of the key (the other timed create adds 442011xxxxxx, past its end); of
+# 442009xxxxxx, 10,000 numbers are class 2 (the small class), 10,000 belong
+# to customer S and 100 to customer H. PostgreSQL gets a
 # VACUUM ANALYZE after the load (what autovacuum does soon after on its own);
 # SQLite gets nothing (Switchyard runs no ANALYZE).
 set -euo pipefail
@@ -56,18 +58,31 @@ setup() {
   hundred=$(call "$1" customers/create "name=H;email=h@example.com;plan=1" | id_of)
 }
 
-# create PORT: seconds for numbers/system/create of 442005000000-442005999999; sets $batch.
+# create PORT START: seconds for numbers/system/create of the million from START.
 create_million() {
   local out
-  out=$(curl -sS -w '\n%{time_total}' "http://127.0.0.1:$1/api/json/numbers/system/create?$auth;start=442005000000;end=442005999999;class=1;ingroup=1")
+  out=$(curl -sS -w '\n%{time_total}' "http://127.0.0.1:$1/api/json/numbers/system/create?$auth;start=$2;end=$(($2 + 999999));class=1;ingroup=1")
   echo "$out" | head -n 1 | grep -q '"count":1000000' || { echo "create failed: $out" >&2; return 1; }
   echo "$out" | tail -n 1
 }
 
-# undo PORT DB: deletes the timed create's numbers again (and vacuums on PostgreSQL).
+# undo PORT URL START: deletes a timed create's numbers again (and vacuums on PostgreSQL).
 undo_million() {
-  call "$1" numbers/system/delete "number=442005000000;end=442005999999" >/dev/null
-  if [ "$backend" = postgres ]; then psql -q -h 127.0.0.1 -U postgres -d "$2" -c "VACUUM numbers"; fi
+  call "$1" numbers/system/delete "number=$3;end=$(($3 + 999999))" >/dev/null
+  if [ "$backend" = postgres ]; then sql "$2" "VACUUM numbers" run; fi
+}
+
+# settle URL: writes out what earlier runs left in the write-ahead log, so
+# that no timed create pays for a checkpoint of the one before it.
+settle() {
+  if [ "$backend" = postgres ]; then sql "$1" CHECKPOINT run; else sql "$1" "PRAGMA wal_checkpoint(TRUNCATE)" run >/dev/null; fi
+}
+
+# timed_create PORT URL START FILE: one settled create, its seconds appended to FILE, then undone.
+timed_create() {
+  settle "$2"
+  create_million "$1" "$3" >>"$4"
+  undo_million "$1" "$2" "$3"
 }
 
 # sql URL ARG definition|drop|run: an index's definition, dropping it, or running SQL.
@@ -112,7 +127,7 @@ run_backend() {
   bench_serve "$port" "$url"
   setup "$port"
 
-  local t0 t1
+  local t0 t1 middle=442005000000 past_end=442011000000
   t0=$(date +%s.%N)
   for i in 0 1 2 3 4 6 7 8 10; do
     local first=$((442000000000 + i * 1000000))
@@ -130,8 +145,13 @@ run_backend() {
   if [ "$backend" = postgres ]; then
     psql -q -h 127.0.0.1 -U postgres -d "$pg_db" -c "VACUUM ANALYZE numbers"
     record size "$(psql -Atq -h 127.0.0.1 -U postgres -d "$pg_db" -c "SELECT pg_size_pretty(pg_total_relation_size('numbers'))")"
+    record levels "$(psql -Atq -h 127.0.0.1 -U postgres -d "$pg_db" -c "CREATE EXTENSION IF NOT EXISTS pageinspect" \
+      -c "SELECT (SELECT level + 1 FROM bt_metap('numbers_pkey')) || ' and ' || (SELECT level + 1 FROM bt_metap('numbers_class'))")"
   else
     record size "$(du -h "$work/scale.db" | cut -f1)"
+    # dbstat's path of a page is /000/ per level below the root.
+    record levels "$(sqlite3 "$work/scale.db" "SELECT group_concat((depth - 1) / 4 + 1, ' and ') FROM
+      (SELECT max(length(path)) AS depth FROM dbstat WHERE name IN ('numbers', 'numbers_class') GROUP BY name ORDER BY name)")"
   fi
   echo "$backend: 10,000,000 numbers loaded in ${result[$backend|load]}" >&2
 
@@ -149,22 +169,25 @@ run_backend() {
   record search "$(timed "$port" 3 numbers/system/list "search=7654321") ms"
   record search_count "$(timed "$port" 3 numbers/system/list "search=7654321;count=1") ms"
 
-  : >"$work/create-empty.txt"; : >"$work/create-full.txt"
-  local db_full="$pg_db" db_empty="$pg_empty"
+  : >"$work/create-empty.txt"; : >"$work/create-full.txt"; : >"$work/create-end.txt"
   for run in $(seq 1 "$create_runs"); do
-    create_million "$empty_port" >>"$work/create-empty.txt"
-    undo_million "$empty_port" "$db_empty"
-    create_million "$port" >>"$work/create-full.txt"
-    undo_million "$port" "$db_full"
-    echo "$backend create run $run: empty $(tail -n 1 "$work/create-empty.txt") s, ten million $(tail -n 1 "$work/create-full.txt") s" >&2
+    timed_create "$empty_port" "$empty_url" "$middle" "$work/create-empty.txt"
+    timed_create "$port" "$url" "$middle" "$work/create-full.txt"
+    timed_create "$port" "$url" "$past_end" "$work/create-end.txt"
+    echo "$backend create run $run: empty $(tail -n 1 "$work/create-empty.txt") s," \
+      "into the middle $(tail -n 1 "$work/create-full.txt") s, past the end $(tail -n 1 "$work/create-end.txt") s" >&2
   done
-  local empty full
+  local empty full end
   empty=$(median <"$work/create-empty.txt")
   full=$(median <"$work/create-full.txt")
+  end=$(median <"$work/create-end.txt")
+  two() { paste -sd/ "$1" | sed 's/\([0-9]*\.[0-9][0-9]\)[0-9]*/\1/g'; }
   record create_empty "$(printf '%.2f s' "$empty")"
   record create_full "$(printf '%.2f s' "$full")"
   record create_ratio "$(echo "scale=3; $full / $empty" | bc | awk '{printf "%.2f", $1}')"
-  record create_all "empty $(paste -sd/ "$work/create-empty.txt" | sed 's/\([0-9]*\.[0-9][0-9]\)[0-9]*/\1/g'); 10M $(paste -sd/ "$work/create-full.txt" | sed 's/\([0-9]*\.[0-9][0-9]\)[0-9]*/\1/g')"
+  record create_end "$(printf '%.2f s' "$end")"
+  record create_end_ratio "$(echo "scale=3; $end / $empty" | bc | awk '{printf "%.2f", $1}')"
+  record create_all "empty $(two "$work/create-empty.txt"); middle $(two "$work/create-full.txt"); end $(two "$work/create-end.txt")"
 
   # Each secondary index's cost: the create into the empty table without it.
   local index definition without
@@ -173,8 +196,7 @@ run_backend() {
     sql "$empty_url" "$index" drop
     : >"$work/create-without.txt"
     for run in $(seq 1 "$create_runs"); do
-      create_million "$empty_port" >>"$work/create-without.txt"
-      undo_million "$empty_port" "$db_empty"
+      timed_create "$empty_port" "$empty_url" "$middle" "$work/create-without.txt"
     done
     sql "$empty_url" "$definition" run
     without=$(median <"$work/create-without.txt")
@@ -194,6 +216,7 @@ run_backend() {
 label=(
   [load]="load 10,000,000 numbers (13 creates)"
   [size]="table and indexes on disk"
+  [levels]="B-tree levels of the key and of numbers_class"
   [get]="numbers/system/get"
   [after]="100 rows from the middle, after=N"
   [offset]="100 rows from the middle, offset=5000000"
@@ -210,6 +233,8 @@ label=(
   [create_empty]="1,000,000 create into an empty table"
   [create_full]="1,000,000 create into the 10,000,000"
   [create_ratio]="create ratio, ten million / empty"
+  [create_end]="1,000,000 create past the end of the 10,000,000"
+  [create_end_ratio]="create ratio, past the end / empty"
   [create_all]="create runs, seconds"
   [cost_numbers_batch]="create into empty, without numbers_batch"
   [cost_numbers_class]="create into empty, without numbers_class"
