@@ -388,10 +388,10 @@ async fn create_alone(ctx: &Ctx, request: &NewCode) -> Result<Option<Reply>, Api
     if !request.named.is_empty() || ctx.validation || ctx.claim.is_some() {
         return Ok(None);
     }
-    // The transaction commits as the trip ends: a timeout waits for its outcome.
-    ctx.committing.store(true, std::sync::atomic::Ordering::SeqCst);
-    let outcome = ctx.code_batches.insert(request.record.clone(), audit_entry(ctx)?).await;
-    ctx.committing.store(false, std::sync::atomic::Ordering::SeqCst);
+    // The writer passes the gate as it takes the create into a batch: a
+    // timeout before then withdraws it, one after waits for the batch.
+    let outcome = ctx.code_batches.insert(request.record.clone(), audit_entry(ctx)?, &ctx.committing).await;
+    ctx.committing.commit_ends();
     match outcome? {
         PlanInsert::Limited => Ok(None),
         other => plan_answer(other).map(|()| Some(Reply::Done)),

@@ -140,10 +140,10 @@ pub struct Ctx {
     pub claim: Option<Claim>,
     /// Streamed lists at once: a list takes a permit or answers 503.
     pub streams: Arc<tokio::sync::Semaphore>,
-    /// Set when the call's transaction starts to commit: from then on the call
-    /// timeout waits for the outcome instead of cancelling, since a commit
-    /// under way may already have taken effect.
-    pub committing: Arc<std::sync::atomic::AtomicBool>,
+    /// Passed when the call's transaction starts to commit: from then on the
+    /// call timeout waits for the outcome instead of cancelling, since a
+    /// commit under way may already have taken effect.
+    pub committing: Arc<crate::base::CommitGate>,
     /// Where the usual codes/create goes to be written with others.
     pub code_batches: Arc<crate::store::code_batches::CodeBatches>,
 }

@@ -94,7 +94,8 @@ pub async fn in_transaction_auditing(ctx: &Ctx, act: impl AsyncFnOnce(&mut Tx, &
         tx.rollback().await?;
         return Err(ApiError::Superseded);
     }
-    ctx.committing.store(true, std::sync::atomic::Ordering::SeqCst);
+    // The call's own task: its timeout cannot abandon it while this runs.
+    let _ = ctx.committing.commit_begins();
     tx.commit().await?;
     Ok(reply)
 }

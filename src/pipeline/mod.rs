@@ -196,7 +196,7 @@ async fn admit_and_call(
             }
         }
     }
-    let committing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let committing = std::sync::Arc::new(crate::base::CommitGate::default());
     let ctx = Ctx {
         db: state.db.clone(),
         caller: caller.clone(),
@@ -224,7 +224,7 @@ async fn admit_and_call(
             Ok(outcome) => outcome.unwrap_or_else(panicked),
             // A commit under way may already have taken effect: its outcome,
             // not a guess, is the answer.
-            Err(_) if committing.load(std::sync::atomic::Ordering::SeqCst) => handler.await.unwrap_or_else(panicked),
+            Err(_) if !committing.abandon() => handler.await.unwrap_or_else(panicked),
             // Dropping the handler before its commit rolls its transaction back.
             Err(_) => Err(ApiError::TimedOut(secs)),
         }

@@ -3,19 +3,25 @@
 //! to the database and one commit. One create alone goes at once; under load
 //! the batches grow by themselves, so the database does one commit's work
 //! where it did dozens, and SQLite's single writer wakes once per batch
-//! instead of once per call.
+//! instead of once per call. On PostgreSQL a few batches are written at
+//! once, each on a connection of its own, so that a batch waiting for a
+//! customer another transaction holds holds up only its own creates.
 //!
 //! Each create keeps its own outcome: an existing code, a plan that forbids
 //! or a missing customer answers that create alone. A batch the database
-//! refuses as a whole (a lost connection, a full disk) is tried again one
-//! create at a time, so that every create gets the answer it would have had
-//! alone.
+//! refuses for what one create may have caused (a value or constraint it
+//! refused, a deadlock) is tried again one create at a time, so that every
+//! create gets the answer it would have had alone; a batch refused for what
+//! every create would meet (a lost connection, a full disk) answers all with
+//! that at once.
 
 use std::sync::{Arc, Mutex, PoisonError, atomic::Ordering};
 
 use tokio::sync::oneshot;
 
 use crate::metrics::Metrics;
+
+use crate::base::CommitGate;
 
 use super::{
     Db, StoreError,
@@ -27,41 +33,63 @@ use super::{
 /// takes, few enough that SQLite's statement cache keeps one text per size.
 const MOST_TOGETHER: usize = 16;
 
-/// The creates waiting to be written, and whether a writer is at work.
+/// Batches written at once on PostgreSQL, each on a connection of its own,
+/// so that one batch waiting for a customer another writer holds (a long
+/// recursive delete, say) does not hold up every other customer's creates.
+/// SQLite has one writer connection, so one batch at a time.
+const MOST_WRITERS_PG: usize = 4;
+
+/// The creates waiting to be written, and the writers at work.
 pub struct CodeBatches {
     db: Db,
     metrics: Arc<Metrics>,
+    most_writers: usize,
     waiting: Mutex<Waiting>,
 }
 
 #[derive(Default)]
 struct Waiting {
     creates: Vec<Create>,
-    /// A task is writing batches; it takes what waits before it stops.
-    writing: bool,
+    /// Tasks writing batches; each takes what waits before it stops.
+    writers: usize,
 }
 
 struct Create {
     record: CodeRecord,
     entry: NewAudit,
+    /// The call's: a create whose call timed out before a writer took it is
+    /// not written.
+    gate: Arc<CommitGate>,
     answer: oneshot::Sender<Result<PlanInsert, StoreError>>,
 }
 
 impl CodeBatches {
     pub fn new(db: Db, metrics: Arc<Metrics>) -> Self {
-        Self { db, metrics, waiting: Mutex::default() }
+        let most_writers = match db {
+            Db::Postgres(_) => MOST_WRITERS_PG,
+            Db::Sqlite(_) => 1,
+        };
+        Self { db, metrics, most_writers, waiting: Mutex::default() }
     }
 
     /// Writes `record` and its audit row `entry` under `codes::insert_within_plan`'s
     /// rules, with whatever creates arrive meanwhile. The writing runs in a
     /// task of its own: a caller that goes away does not take the others'
-    /// commit with it.
-    pub async fn insert(self: &Arc<Self>, record: CodeRecord, entry: NewAudit) -> Result<PlanInsert, StoreError> {
+    /// commit with it. The writer passes the call's `gate` as it takes the
+    /// create into a batch.
+    pub async fn insert(
+        self: &Arc<Self>,
+        record: CodeRecord,
+        entry: NewAudit,
+        gate: &Arc<CommitGate>,
+    ) -> Result<PlanInsert, StoreError> {
         let (answer, outcome) = oneshot::channel();
         let start_writer = {
             let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
-            waiting.creates.push(Create { record, entry, answer });
-            !std::mem::replace(&mut waiting.writing, true)
+            waiting.creates.push(Create { record, entry, gate: Arc::clone(gate), answer });
+            let more = waiting.writers < self.most_writers;
+            waiting.writers += usize::from(more);
+            more
         };
         if start_writer {
             tokio::spawn(Arc::clone(self).write_waiting());
@@ -73,15 +101,21 @@ impl CodeBatches {
     async fn write_waiting(self: Arc<Self>) {
         let _stopping = StopGuard(&self);
         loop {
-            let batch: Vec<Create> = {
+            let taken: Vec<Create> = {
                 let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
                 if waiting.creates.is_empty() {
-                    waiting.writing = false;
+                    waiting.writers -= 1;
                     return;
                 }
                 let take = waiting.creates.len().min(MOST_TOGETHER);
                 waiting.creates.drain(..take).collect()
             };
+            // A create whose call has timed out is withdrawn (its caller was
+            // told so); the others' calls now wait for the batch's outcome.
+            let batch: Vec<Create> = taken.into_iter().filter(|create| create.gate.commit_begins()).collect();
+            if batch.is_empty() {
+                continue;
+            }
             self.metrics.code_batches.fetch_add(1, Ordering::Relaxed);
             let outcomes = write(&self.db, &batch).await;
             for (create, outcome) in batch.into_iter().zip(outcomes) {
@@ -92,28 +126,13 @@ impl CodeBatches {
     }
 }
 
-/// The creates of `batch` together, or one by one when the batch as a whole failed.
+/// The creates of `batch` together; one by one when one of them may have
+/// sunk the batch; otherwise all with the batch's answer.
 async fn write(db: &Db, batch: &[Create]) -> Vec<Result<PlanInsert, StoreError>> {
     let creates: Vec<(&CodeRecord, &NewAudit)> = batch.iter().map(|c| (&c.record, &c.entry)).collect();
     match codes::insert_together(db, &creates).await {
         Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
-        Err(err) if batch.len() == 1 => vec![Err(err)],
-        // No database to write to, or no room: each create alone would wait
-        // for the same, one after another. All get the batch's answer.
-        Err(err @ (StoreError::Unavailable(_) | StoreError::Full(_))) => {
-            let again = |err: &StoreError| {
-                let message = sqlx::Error::Protocol(err.to_string());
-                if matches!(err, StoreError::Full(_)) {
-                    StoreError::Full(message)
-                } else {
-                    StoreError::Unavailable(message)
-                }
-            };
-            let mut outcomes: Vec<_> = (1..batch.len()).map(|_| Err(again(&err))).collect();
-            outcomes.insert(0, Err(err));
-            outcomes
-        }
-        Err(err) => {
+        Err(err) if batch.len() > 1 && one_create_may_cause(db, &err) => {
             tracing::debug!(%err, creates = batch.len(), "code creates written together failed; writing each alone");
             let mut outcomes = Vec::with_capacity(batch.len());
             for create in &creates {
@@ -124,20 +143,66 @@ async fn write(db: &Db, batch: &[Create]) -> Vec<Result<PlanInsert, StoreError>>
             }
             outcomes
         }
+        // No database to write to, no room, a lock held past the timeout, or
+        // an answer that did not read after the commit: each create alone
+        // would meet the same, one after another (or be written twice). All
+        // get the batch's answer.
+        Err(err) => {
+            let mut outcomes: Vec<_> = (1..batch.len()).map(|_| Err(shared(&err))).collect();
+            outcomes.insert(0, Err(err));
+            outcomes
+        }
     }
 }
 
-/// A writer that panicked would leave `writing` set and every later create
-/// waiting for it: on unwinding, the waiting creates are answered (their
-/// senders dropped) and the flag is cleared.
+/// Whether `err` may come from one create of a batch rather than from the
+/// database as a whole: a value, constraint or trigger the database refused
+/// (PostgreSQL's classes 22, 23 and P0; SQLite's constraint, too-big,
+/// mismatch and range errors), or a transaction PostgreSQL chose to end (deadlock,
+/// serialization failure), which a create alone, holding one customer,
+/// escapes. All of these end the statement before its commit.
+fn one_create_may_cause(db: &Db, err: &StoreError) -> bool {
+    let (StoreError::Other(sqlx::Error::Database(refused)) | StoreError::Unavailable(sqlx::Error::Database(refused))) =
+        err
+    else {
+        return false;
+    };
+    let Some(code) = refused.code() else { return false };
+    match db {
+        Db::Postgres(_) => {
+            ["22", "23", "P0"].iter().any(|class| code.starts_with(class)) || code == "40P01" || code == "40001"
+        }
+        // SQLite's extended codes carry the primary one in their low byte.
+        Db::Sqlite(_) => code.parse::<u32>().is_ok_and(|extended| matches!(extended & 0xff, 18 | 19 | 20 | 25)),
+    }
+}
+
+/// `err` once more, for another create of the batch it ended.
+fn shared(err: &StoreError) -> StoreError {
+    let message = || sqlx::Error::Protocol(err.to_string());
+    match err {
+        StoreError::Unavailable(_) => StoreError::Unavailable(message()),
+        StoreError::Full(_) => StoreError::Full(message()),
+        StoreError::Invariant(what) => StoreError::Invariant(what),
+        StoreError::Superseded => StoreError::Superseded,
+        StoreError::Other(_) | StoreError::Migrate(_) => StoreError::Other(message()),
+    }
+}
+
+/// A writer that panicked would stay counted, and with no writer left every
+/// later create would wait for it: on unwinding it is no longer counted, and
+/// when it was the last, the waiting creates are answered (their senders
+/// dropped).
 struct StopGuard<'a>(&'a CodeBatches);
 
 impl Drop for StopGuard<'_> {
     fn drop(&mut self) {
         if std::thread::panicking() {
             let mut waiting = self.0.waiting.lock().unwrap_or_else(PoisonError::into_inner);
-            waiting.creates.clear();
-            waiting.writing = false;
+            waiting.writers -= 1;
+            if waiting.writers == 0 {
+                waiting.creates.clear();
+            }
         }
     }
 }

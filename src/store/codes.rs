@@ -100,9 +100,13 @@ fn create_together_lite(count: usize) -> String {
 /// codes/create on PostgreSQL for any number of codes in one statement (one
 /// round trip, one commit): the records and their audit rows arrive as two
 /// JSON arrays (`$1`, `$2`) in the shape of their tables. The customers are
-/// held (`FOR KEY SHARE`) like every writer that names one holds it. Codes go
-/// in key order, so two processes' batches wait for each other's codes in
-/// one order and cannot deadlock on them. An existing code, or the second of
+/// held (`FOR KEY SHARE`) like every writer that names one holds it, in id
+/// order (a lock clause after `ORDER BY` takes its rows in that order), and
+/// codes go in key order: two batches wait for each other's customers and
+/// codes in one order and cannot deadlock on them. A writer that locks
+/// customers in another order (a recursive delete starts at its root) can
+/// still meet a batch in a deadlock; the batch is then written one create at
+/// a time, each holding one customer. An existing code, or the second of
 /// two equal codes sent together, is passed over; the answer is one row per
 /// create, in order, as on SQLite.
 static CREATE_PG: LazyLock<String> = LazyLock::new(|| {
@@ -111,7 +115,7 @@ static CREATE_PG: LazyLock<String> = LazyLock::new(|| {
         "WITH r AS (SELECT * FROM json_populate_recordset(NULL::codes, $1::json) WITH ORDINALITY), \
          a AS (SELECT * FROM json_populate_recordset(NULL::audit, $2::json) WITH ORDINALITY), \
          plan AS (SELECT r.ordinality AS ord, f.maximum FROM r JOIN customers c ON c.id = r.customer \
-                  LEFT JOIN plan_features f ON f.plan = c.plan AND f.feature = '{feature}' FOR KEY SHARE OF c), \
+                  LEFT JOIN plan_features f ON f.plan = c.plan AND f.feature = '{feature}' ORDER BY c.id FOR KEY SHARE OF c), \
          code AS (INSERT INTO codes ({columns}) SELECT {record_columns} FROM r JOIN plan f ON f.ord = r.ordinality \
                   WHERE {UNLIMITED} ORDER BY r.customer, r.code, r.ordinality ON CONFLICT DO NOTHING RETURNING customer, code), \
          won AS (SELECT DISTINCT ON (r.customer, r.code) r.ordinality AS ord FROM r \

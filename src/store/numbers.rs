@@ -72,7 +72,7 @@ pub struct NewNumbers {
     /// answer for a count; written in the same transaction as the numbers.
     pub claim: Option<(ClaimRef, AnswerFor)>,
     /// Set just before COMMIT: the call's timeout then waits for the outcome.
-    pub committing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    pub committing: std::sync::Arc<crate::base::CommitGate>,
 }
 
 impl NewNumbers {
@@ -298,7 +298,8 @@ async fn add_postgres(mut session: Exclusive, new: &NewNumbers) -> Result<Added,
         session.release();
         return Err(StoreError::Superseded);
     }
-    new.committing.store(true, std::sync::atomic::Ordering::SeqCst);
+    // The call's own task: its timeout cannot abandon it while this runs.
+    let _ = new.committing.commit_begins();
     sqlx::query("COMMIT").execute(&mut *conn).await?;
     session.release();
     Ok(Added::Count { count: added, batch })
@@ -371,7 +372,8 @@ async fn add_sqlite(db: &Db, new: &NewNumbers) -> Result<Added, StoreError> {
     {
         return Err(StoreError::Superseded);
     }
-    new.committing.store(true, std::sync::atomic::Ordering::SeqCst);
+    // The call's own task: its timeout cannot abandon it while this runs.
+    let _ = new.committing.commit_begins();
     tx.commit().await?;
     Ok(Added::Count { count: added, batch })
 }
