@@ -613,14 +613,20 @@ async fn a_create_waiting_for_its_customer_holds_up_no_other() {
 }
 
 /// A create still waiting for a writer when its call times out is withdrawn:
-/// its caller is told it timed out, and the code is never written. Here
-/// every writer waits for the held customer, so a fifth create waits in line.
+/// its caller is told it timed out, and the code is never written. Here all
+/// four writers wait for the held customer, so a fifth create waits in line.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_create_that_timed_out_before_it_was_written_never_is() {
     let Some(held) = HeldCustomer::start(2).await else { return };
     let writers = 4;
+    // One after another, so that each finds the writers busy and starts one
+    // more (creates that wait together are taken together).
     let codes: Vec<String> = (0..writers).map(|i| format!("{}", 10 + i)).collect();
-    let first = codes.iter().map(|code| held.create(&held.held, code));
+    let held = &held;
+    let first = codes.iter().zip(0..).map(|(code, before)| async move {
+        held.until_waiting(before).await;
+        held.create(&held.held, code).await
+    });
     let in_line = async {
         held.until_waiting(writers).await;
         let answer = held.create(&held.held, "99").await;
