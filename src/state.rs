@@ -50,7 +50,7 @@ impl AppState {
         let streams = Arc::new(Semaphore::new(settings.max_streams()));
         let metrics = Arc::new(Metrics::default());
         let instance = random_id();
-        let code_batches = Arc::new(CodeBatches::new(db.clone(), metrics.clone()));
+        let code_batches = Arc::new(CodeBatches::new(db.clone(), metrics.clone(), settings.database.max_connections));
         Self(Arc::new(Inner {
             settings,
             db,

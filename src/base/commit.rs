@@ -22,6 +22,11 @@ impl CommitGate {
         matches!(self.0.compare_exchange(OPEN, COMMITTING, SeqCst, SeqCst), Ok(_) | Err(COMMITTING))
     }
 
+    /// No commit has begun, nor was the call abandoned.
+    pub fn is_open(&self) -> bool {
+        self.0.load(SeqCst) == OPEN
+    }
+
     /// The commit is over, written or not: running out of time abandons the
     /// call again.
     pub fn commit_ends(&self) {

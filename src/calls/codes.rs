@@ -391,9 +391,13 @@ async fn create_alone(ctx: &Ctx, request: &NewCode) -> Result<Option<Reply>, Api
     // The writer passes the gate as it takes the create into a batch: a
     // timeout before then withdraws it, one after waits for the batch.
     let outcome = ctx.code_batches.insert(request.record.clone(), audit_entry(ctx)?, &ctx.committing).await;
-    ctx.committing.commit_ends();
     match outcome? {
-        PlanInsert::Limited => Ok(None),
+        // Nothing was written: the call goes on to its own transaction,
+        // which a timeout may again abandon until that commits.
+        PlanInsert::Limited => {
+            ctx.committing.commit_ends();
+            Ok(None)
+        }
         other => plan_answer(other).map(|()| Some(Reply::Done)),
     }
 }

@@ -39,8 +39,9 @@ const MOST_TOGETHER: usize = 16;
 
 /// Batches written at once on PostgreSQL, each on a connection of its own,
 /// so that one batch waiting for a customer another writer holds (a long
-/// recursive delete, say) does not hold up every other customer's creates.
-/// SQLite has one writer connection, so one batch at a time.
+/// recursive delete, say) does not hold up every other customer's creates;
+/// never more than half the pool, so that writers held up leave the other
+/// calls connections. SQLite has one writer connection, so one batch at a time.
 const MOST_WRITERS_PG: usize = 4;
 
 /// How long a create waits in line before another writer starts. One writer
@@ -75,9 +76,10 @@ struct Create {
 }
 
 impl CodeBatches {
-    pub fn new(db: Db, metrics: Arc<Metrics>) -> Self {
+    /// `pool_size`: the database pool's most connections.
+    pub fn new(db: Db, metrics: Arc<Metrics>, pool_size: u32) -> Self {
         let most_writers = match db {
-            Db::Postgres(_) => MOST_WRITERS_PG,
+            Db::Postgres(_) => MOST_WRITERS_PG.min(pool_size as usize / 2).max(1),
             Db::Sqlite(_) => 1,
         };
         Self { db, metrics, most_writers, waiting: Mutex::default() }
@@ -106,7 +108,8 @@ impl CodeBatches {
             Err(_) => {
                 {
                     let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
-                    self.add_writer(&mut waiting, |waiting| !waiting.creates.is_empty());
+                    // Still in line (not merely in a slow batch): the writers are held up.
+                    self.add_writer(&mut waiting, |_| gate.is_open());
                 }
                 outcome.await
             }

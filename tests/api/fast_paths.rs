@@ -313,12 +313,7 @@ both_databases! {
         assert_eq!(equal, 1);
         // Fewer trips than creates is what the batches are for, but how few
         // depends on timing: only that every create went through one is checked.
-        let metrics = app.client.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
-        let trips: u64 = metrics
-            .lines()
-            .find_map(|line| line.strip_prefix("switchyard_code_batches_total "))
-            .and_then(|n| n.parse().ok())
-            .expect("switchyard_code_batches_total");
+        let trips = code_batches(&app).await;
         assert!((1..=200).contains(&trips), "{trips} trips");
     }
 
@@ -426,6 +421,16 @@ both_databases! {
     }
 }
 
+/// The batches of code creates written so far, as `/metrics` counts them.
+async fn code_batches(app: &TestApp) -> u64 {
+    let metrics = app.client.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("switchyard_code_batches_total "))
+        .and_then(|n| n.parse().ok())
+        .expect("switchyard_code_batches_total")
+}
+
 /// PostgreSQL: a batch takes its customers' locks in id order, whatever order
 /// its creates arrived in, so that a writer taking them in id order too
 /// cannot meet it in a deadlock. Here a batch of creates for `second`, then
@@ -504,15 +509,13 @@ async fn batch_meets_a_transaction_holding(held: Held) {
     };
     let mut holding_stuck = hold(stuck).await;
     let mut holding = hold(holds).await;
+    let batches_before = code_batches(&app).await;
     let creates = async {
         tokio::join!(create(stuck, "11"), async {
-            // The writer is busy with `stuck`'s create while these two queue behind it.
+            // The writer is busy with `stuck`'s create while these two queue
+            // behind it, and the next writer takes both.
             waiting().await;
-            let later = async {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                create(first, "33").await
-            };
-            tokio::join!(create(second, "22"), later)
+            tokio::join!(create(second, "22"), create(first, "33"))
         })
     };
     let locks = async {
@@ -531,6 +534,7 @@ async fn batch_meets_a_transaction_holding(held: Held) {
     };
     let ((alone, (second_answer, first_answer)), taken) = tokio::join!(creates, locks);
     assert!(taken.is_ok(), "the other transaction could not take its second customer: {taken:?}");
+    assert_eq!(code_batches(&app).await - batches_before, 2, "`second` and `first` were not written together");
     for answer in [alone, second_answer, first_answer] {
         assert_eq!(answer.code(), "204", "{}", answer.body);
     }
