@@ -22,6 +22,14 @@ impl CommitGate {
         matches!(self.0.compare_exchange(OPEN, COMMITTING, SeqCst, SeqCst), Ok(_) | Err(COMMITTING))
     }
 
+    /// The call's own task is about to commit. Its timeout abandons the call
+    /// only between polls of that task, and drops it then, so here the gate
+    /// always opens.
+    pub fn own_commit_begins(&self) {
+        let begun = self.commit_begins();
+        debug_assert!(begun, "a call abandoned by its timeout went on to commit");
+    }
+
     /// No commit has begun, nor was the call abandoned.
     pub fn is_open(&self) -> bool {
         self.0.load(SeqCst) == OPEN

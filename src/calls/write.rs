@@ -94,8 +94,7 @@ pub async fn in_transaction_auditing(ctx: &Ctx, act: impl AsyncFnOnce(&mut Tx, &
         tx.rollback().await?;
         return Err(ApiError::Superseded);
     }
-    // The call's own task: its timeout cannot abandon it while this runs.
-    let _ = ctx.committing.commit_begins();
+    ctx.committing.own_commit_begins();
     tx.commit().await?;
     Ok(reply)
 }

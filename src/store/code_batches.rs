@@ -96,13 +96,12 @@ impl CodeBatches {
         entry: NewAudit,
         gate: &Arc<CommitGate>,
     ) -> Result<PlanInsert, StoreError> {
-        let (answer, outcome) = oneshot::channel();
+        let (answer, mut outcome) = oneshot::channel();
         {
             let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
             waiting.creates.push(Create { record, entry, gate: Arc::clone(gate), answer });
             self.add_writer(&mut waiting, |waiting| waiting.writers == 0);
         }
-        let mut outcome = outcome;
         let answered = match tokio::time::timeout(HELD_UP, &mut outcome).await {
             Ok(answered) => answered,
             Err(_) => {

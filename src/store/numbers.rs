@@ -298,8 +298,7 @@ async fn add_postgres(mut session: Exclusive, new: &NewNumbers) -> Result<Added,
         session.release();
         return Err(StoreError::Superseded);
     }
-    // The call's own task: its timeout cannot abandon it while this runs.
-    let _ = new.committing.commit_begins();
+    new.committing.own_commit_begins();
     sqlx::query("COMMIT").execute(&mut *conn).await?;
     session.release();
     Ok(Added::Count { count: added, batch })
@@ -372,8 +371,7 @@ async fn add_sqlite(db: &Db, new: &NewNumbers) -> Result<Added, StoreError> {
     {
         return Err(StoreError::Superseded);
     }
-    // The call's own task: its timeout cannot abandon it while this runs.
-    let _ = new.committing.commit_begins();
+    new.committing.own_commit_begins();
     tx.commit().await?;
     Ok(Added::Count { count: added, batch })
 }
